@@ -1,0 +1,237 @@
+"""The ``etl`` command line. It renders results and errors; the engine below it never prints.
+
+Text is Simplified Chinese by default and English with ``--lang en``, ``ETL_LANG=en`` or an
+English locale. The language is chosen before the commands are built, so help text follows it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Sequence
+
+import click
+
+from etl import __version__
+from etl.errors import EtlError, Problem, RuleError, UsageError
+from etl.messages import detect_language, render
+
+EXIT_OK = 0
+EXIT_SOME_FAILED = 1
+EXIT_USAGE = 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``etl`` command; returns the exit status (0 all ok, 1 some offers failed, 2 usage or rule errors)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    lang = detect_language(_language_option(argv))
+    cli = build_cli(lang)
+
+    try:
+        status = cli.main(args=argv, prog_name="etl", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.exceptions.Abort:
+        click.echo(render("cli.aborted", lang), err=True)
+        return EXIT_USAGE
+    except click.ClickException as error:
+        _echo_click_error(error, lang)
+        return EXIT_USAGE
+    except RuleError as error:
+        _echo_problems(error.problems, lang)
+        return EXIT_USAGE
+    except EtlError as error:
+        click.echo(render("cli.error", lang, message=error.render(lang)), err=True)
+        return EXIT_USAGE
+
+    return status if isinstance(status, int) else EXIT_OK
+
+
+def _language_option(argv: list[str]) -> str | None:
+    for index, arg in enumerate(argv):
+        if arg == "--lang" and index + 1 < len(argv):
+            return argv[index + 1]
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _text(lang: str, key: str, **params) -> str:
+    return render(key, lang, **params)
+
+
+def build_cli(lang: str) -> click.Group:
+    """Build the command group with help text in ``lang``."""
+    lang_option = click.option("--lang", type=click.Choice(["zh", "en"]), default=None, expose_value=False,
+                               is_eager=True, help=_text(lang, "cli.option.lang"))
+
+    @click.group(help=_text(lang, "cli.help.main"), context_settings={"help_option_names": ["-h", "--help"]})
+    @click.version_option(__version__, prog_name="etl")
+    @lang_option
+    def cli() -> None:
+        pass
+
+    @cli.command("run", help=_text(lang, "cli.help.run"))
+    @click.argument("rule")
+    @click.option("--ids", "ids_path", required=True, type=click.Path(dir_okay=False), help=_text(lang, "cli.option.ids"))
+    @click.option("--source", "source_dir", type=click.Path(file_okay=False), help=_text(lang, "cli.option.source"))
+    @click.option("--profile", help=_text(lang, "cli.option.profile"))
+    @click.option("--out", "out_dir", default="out", show_default=True, type=click.Path(file_okay=False), help=_text(lang, "cli.option.out"))
+    @click.option("--set", "overrides", multiple=True, metavar="NAME=VALUE", help=_text(lang, "cli.option.set"))
+    @lang_option
+    def run_command(rule, ids_path, source_dir, profile, out_dir, overrides) -> int:
+        return _run(lang, rule, ids_path, source_dir, profile, out_dir, overrides)
+
+    @cli.command("check", help=_text(lang, "cli.help.check"))
+    @click.argument("rules", nargs=-1, required=True)
+    @lang_option
+    def check_command(rules) -> int:
+        return _check(lang, rules)
+
+    @cli.command("schema", help=_text(lang, "cli.help.schema"))
+    @lang_option
+    def schema_command() -> int:
+        from etl.rules import rule_schema
+
+        click.echo(json.dumps(rule_schema(), ensure_ascii=False, indent=2))
+        return EXIT_OK
+
+    return cli
+
+
+# -- commands -------------------------------------------------------------------------------
+
+
+def _run(lang, rule_text, ids_path, source_dir, profile, out_dir, overrides) -> int:
+    from etl.ids import read_ids
+    from etl.report import build_report, write_report
+    from etl.rules import load_rule, resolve_rule_path
+    from etl.runner import FileSink, run_batch
+    from etl.sources import ReplaySource
+
+    started = datetime.now(timezone.utc)
+    rule = load_rule(resolve_rule_path(rule_text), _parse_overrides(overrides), profile)
+    _echo_problems(rule.warnings, lang)
+
+    ids = read_ids(ids_path)
+    for line in ids.problems:
+        click.echo(_text(lang, "cli.ids_problem", path=ids.path, line=line.line, message=render(line.key, lang, **line.params)), err=True)
+    if not ids.ids:
+        raise UsageError("cli.no_ids", path=ids.path)
+
+    if source_dir is None:
+        raise UsageError("cli.source_required")
+
+    source = ReplaySource(source_dir)
+    sink = FileSink(out_dir)
+    click.echo(_text(lang, "cli.run_start", count=len(ids.ids), rule=rule.path, target=rule.target.label.get(lang, rule.target.name), profile=rule.profile.name), err=True)
+
+    batch = run_batch(rule, ids.ids, source, sink, on_result=lambda result: _echo_result(result, lang))
+    report = build_report(rule, ids, batch, started, lang)
+    report_path = write_report(out_dir, report)
+
+    click.echo(_text(lang, "cli.run_done", total=len(batch.results), ok=batch.ok, failed=batch.failed, out=out_dir, report=str(report_path)))
+    return EXIT_SOME_FAILED if batch.failed or ids.problems else EXIT_OK
+
+
+def _check(lang, rule_texts) -> int:
+    from etl.rules import load_rule, resolve_rule_path
+
+    status = EXIT_OK
+    for text in rule_texts:
+        try:
+            rule = load_rule(resolve_rule_path(text))
+        except RuleError as error:
+            _echo_problems(error.problems, lang)
+            status = EXIT_USAGE
+            continue
+
+        _echo_problems(rule.warnings, lang)
+        click.echo(_text(lang, "cli.check_ok", rule=rule.path, target=rule.target.name, profile=rule.profile.name, warnings=len(rule.warnings)))
+    return status
+
+
+def _parse_overrides(overrides) -> dict[str, str]:
+    parsed = {}
+    for item in overrides:
+        name, separator, value = item.partition("=")
+        if not separator or not name.strip():
+            raise UsageError("cli.bad_set", item=item)
+        parsed[name.strip()] = value
+    return parsed
+
+
+# -- rendering ------------------------------------------------------------------------------
+
+
+def _echo_result(result, lang: str) -> None:
+    if result.ok:
+        return
+
+    error = result.error
+    where = error.step + (f" / {error.field}" if error.field else "")
+    if error.sku_index is not None:
+        where += f" / SKU #{error.sku_index}"
+    click.echo(_text(lang, "cli.offer_failed", offer_id=result.offer_id, where=where, reason=error.render(lang)), err=True)
+
+    for violation in getattr(error, "violations", None) or []:
+        click.echo(f"    - {violation.render(lang)}", err=True)
+
+
+def format_problem(problem: Problem, lang: str) -> str:
+    """Render a rule problem as ``file:line:column: severity [field] message`` with the source line and a caret."""
+    position = problem.position
+    place = position.path
+    if position.line:
+        place += f":{position.line}"
+        if position.column:
+            place += f":{position.column}"
+
+    severity = _text(lang, f"cli.severity.{problem.severity}")
+    field = f" [{problem.field}]" if problem.field else ""
+    lines = [f"{place}: {severity}{field} {problem.render(lang)}"]
+
+    if position.source_line is not None:
+        lines.append("    " + position.source_line)
+        if position.column:
+            lines.append("    " + _caret_padding(position.source_line, position.column - 1) + "^")
+    return "\n".join(lines)
+
+
+def _caret_padding(line: str, column: int) -> str:
+    """Spaces up to ``column``, two per wide character, so the caret lines up under CJK text."""
+    from etl.filters.text import display_width
+
+    return " " * display_width(line[:column].replace("\t", " "))
+
+
+def _echo_problems(problems, lang: str) -> None:
+    for problem in problems:
+        click.echo(format_problem(problem, lang), err=True)
+
+    errors = sum(1 for problem in problems if problem.severity == "error")
+    if errors:
+        click.echo(_text(lang, "cli.rule_errors", count=errors), err=True)
+
+
+def _echo_click_error(error: click.ClickException, lang: str) -> None:
+    if isinstance(error, click.exceptions.MissingParameter) and error.param is not None:
+        names = "/".join(error.param.opts) if error.param.opts else error.param.name
+        message = _text(lang, "cli.missing_parameter", name=names)
+    elif isinstance(error, click.exceptions.NoSuchOption):
+        hint = error.possibilities[0] if error.possibilities else ""
+        message = _text(lang, "cli.no_such_option", name=error.option_name, suggestion=hint)
+    else:
+        message = _text(lang, "cli.usage_detail", detail=error.format_message())
+
+    context = getattr(error, "ctx", None)
+    if context is not None:
+        click.echo(context.get_usage(), err=True)
+    click.echo(_text(lang, "cli.error", message=message), err=True)
+    click.echo(_text(lang, "cli.see_help"), err=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,264 @@
+"""Compile the ``transform`` and ``fields`` sections of a rule file into mapping nodes.
+
+Every expression is parsed and checked before any offer runs: unknown names, filters, tests and
+record attributes are reported with the file, line and field, all at once, with a "did you
+mean" where a known name is close.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from jinja2 import nodes
+
+from etl import expressions
+from etl.errors import Problem
+from etl.mapping import EachNode, Expression, Field, ListNode, Literal, Node, ObjectNode
+from etl.yamlfile import YamlDocument
+
+DIRECTIVE_KEYS = ("expr", "each", "as", "map", "if_missing", "default", "when", "encode")
+IF_MISSING = ("error", "omit", "default")
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass
+class Scope:
+    """Names visible to an expression and, where known, the JSON Schema of each value."""
+
+    schemas: dict[str, Any] = field(default_factory=dict)
+
+    def child(self, name: str, schema: Any) -> "Scope":
+        schemas = dict(self.schemas)
+        schemas[name] = schema
+        schemas["index"] = {"type": "integer"}
+        return Scope(schemas)
+
+
+class Compiler:
+    """Compile rule values at YAML paths, collecting problems instead of stopping at the first."""
+
+    def __init__(self, document: YamlDocument, env) -> None:
+        self.document = document
+        self.env = env
+        self.problems: list[Problem] = []
+
+    # -- values ----------------------------------------------------------------------------
+
+    def value(self, where: tuple, raw: Any, scope: Scope) -> Field:
+        """Compile one rule value (literal, expression, template, object, list or directive)."""
+        label = _label(where)
+
+        if isinstance(raw, dict) and ("expr" in raw or "each" in raw):
+            return self._directive(where, raw, scope)
+
+        return Field(self._node(where, raw, scope), label)
+
+    def _node(self, where: tuple, raw: Any, scope: Scope) -> Node:
+        label = _label(where)
+
+        if isinstance(raw, str):
+            return self.expression(where, raw, scope)
+
+        if isinstance(raw, dict):
+            items = tuple((str(key), self.value(where + (key,), item, scope)) for key, item in raw.items())
+            return ObjectNode(items, label)
+
+        if isinstance(raw, list):
+            return ListNode(tuple(self.value(where + (index,), item, scope) for index, item in enumerate(raw)), label)
+
+        return Literal(raw, label)
+
+    def _directive(self, where: tuple, raw: dict, scope: Scope) -> Field:
+        label = _label(where)
+        for key in raw:
+            if key not in DIRECTIVE_KEYS:
+                self.unknown(where + (key,), "rule.unknown_directive_key", key, DIRECTIVE_KEYS)
+
+        if_missing = raw.get("if_missing", "default" if "default" in raw else "error")
+        if if_missing not in IF_MISSING:
+            self.problem(where + ("if_missing",), "rule.bad_if_missing", {"found": if_missing, "allowed": ", ".join(IF_MISSING)})
+
+        encode = raw.get("encode")
+        if encode not in (None, "json"):
+            self.problem(where + ("encode",), "rule.bad_encode", {"found": encode})
+
+        when = None
+        if "when" in raw:
+            when = self.expression(where + ("when",), _as_expression(raw["when"]), scope)
+
+        if "each" in raw:
+            node = self._each(where, raw, scope)
+        else:
+            node = self._node(where + ("expr",), raw["expr"], scope)
+
+        return Field(node, label, if_missing=if_missing, default=raw.get("default"), when=when, encode=encode)
+
+    def _each(self, where: tuple, raw: dict, scope: Scope) -> EachNode:
+        label = _label(where)
+        name = raw.get("as", "item")
+        if not isinstance(name, str) or not IDENTIFIER.match(name) or name in scope.schemas:
+            self.problem(where + ("as",), "rule.bad_item_name", {"found": name})
+            name = "item"
+
+        if "map" not in raw:
+            self.problem(where, "rule.each_without_map", {})
+
+        items = self.expression(where + ("each",), _as_expression(raw["each"]), scope)
+        item_schema = self.schema_of_items(where + ("each",), raw["each"], scope)
+        body = self.value(where + ("map",), raw.get("map"), scope.child(name, item_schema))
+        return EachNode(items, name, body, label)
+
+    # -- expressions -----------------------------------------------------------------------
+
+    def expression(self, where: tuple, text: Any, scope: Scope) -> Node:
+        """Compile a string value: literal text, a whole ``{{ expr }}`` or a template."""
+        label = _label(where)
+        if not isinstance(text, str) or not expressions.is_template(text):
+            return Literal(text, label)
+
+        try:
+            parsed_ast = self.env.parse(_jinja_source(text))
+        except Exception as error:  # TemplateSyntaxError; Jinja raises no other type here
+            self.problem(where, "rule.bad_expression", {"detail": getattr(error, "message", None) or str(error)})
+            return Literal(None, label)
+
+        before = len(self.problems)
+        self._check_ast(where, parsed_ast, scope)
+        if len(self.problems) > before:
+            return Literal(None, label)
+
+        try:
+            parsed = expressions.parse(self.env, text)
+        except expressions.ExpressionSyntaxError as error:
+            self.problem(where, "rule.bad_expression", {"detail": error.detail})
+            return Literal(None, label)
+
+        return Expression(text, parsed.evaluate, label)
+
+    def _check_ast(self, where: tuple, tree: nodes.Template, scope: Scope) -> None:
+        for node in tree.find_all(nodes.Name):
+            if node.ctx == "load" and node.name not in scope.schemas and node.name not in self.env.globals:
+                self.unknown(where, "rule.unknown_name", node.name, list(scope.schemas) + list(self.env.globals))
+
+        for node in tree.find_all(nodes.Filter):
+            if node.name not in self.env.filters:
+                replacement = expressions.REPLACED_FILTERS.get(node.name)
+                if replacement:
+                    self.problem(where, "rule.removed_filter", {"name": node.name, "replacement": replacement})
+                else:
+                    self.unknown(where, "rule.unknown_filter", node.name, self.env.filters)
+
+        for node in tree.find_all(nodes.Test):
+            if node.name not in self.env.tests:
+                self.unknown(where, "rule.unknown_test", node.name, self.env.tests)
+
+        for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+            self.resolve(where, node, scope)
+
+    def resolve(self, where: tuple, node: nodes.Node, scope: Scope, report: bool = True) -> Any:
+        """Return the JSON Schema of an expression's value where it is known, reporting unknown attributes."""
+        if isinstance(node, nodes.Name):
+            return scope.schemas.get(node.name)
+
+        if isinstance(node, nodes.Getattr):
+            return self._attribute(where, node.node, node.attr, scope, report)
+
+        if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+            if isinstance(node.arg.value, str):
+                return self._attribute(where, node.node, node.arg.value, scope, report)
+            parent = self.resolve(where, node.node, scope, report=False)
+            return parent.get("items") if isinstance(parent, dict) else None
+
+        if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Slice):
+            return self.resolve(where, node.node, scope, report=False)
+
+        return None
+
+    def _attribute(self, where, parent_node, name, scope, report) -> Any:
+        parent = self.resolve(where, parent_node, scope, report=False)
+        if not isinstance(parent, dict):
+            return None
+
+        properties = parent.get("properties")
+        if properties is None:
+            return None
+
+        if name in properties:
+            return properties[name]
+
+        if report and parent.get("additionalProperties") is False:
+            owner = _describe(parent_node)
+            self.unknown(where, "rule.unknown_attribute", name, properties, owner=owner)
+        return None
+
+    def schema_of_items(self, where: tuple, text: Any, scope: Scope) -> Any:
+        """The item schema of the list an ``each`` iterates, when it can be known from the names."""
+        if not isinstance(text, str):
+            return None
+        try:
+            tree = self.env.parse(_jinja_source(_as_expression(text)))
+        except Exception:  # syntax errors are reported when the expression itself compiles
+            return None
+
+        outputs = list(tree.find_all(nodes.Output))
+        if len(outputs) != 1 or len(outputs[0].nodes) != 1:
+            return None
+
+        schema = self.resolve(where, outputs[0].nodes[0], scope, report=False)
+        return schema.get("items") if isinstance(schema, dict) else None
+
+    # -- problems --------------------------------------------------------------------------
+
+    def problem(self, where: tuple, key: str, params: dict, severity: str = "error") -> None:
+        self.problems.append(Problem(self.document.position(where), _label(where), key, params, severity))
+
+    def unknown(self, where: tuple, key: str, name: Any, candidates, **extra) -> None:
+        hint = expressions.suggest(name, list(candidates))
+        params = {"name": name, "suggestion": hint or "", **extra}
+        self.problem(where, key, params)
+
+
+def schema_of_node(node: Node) -> Any:
+    """Infer the JSON Schema shape of a compiled transform, so later expressions can be checked."""
+    inner = node.node if isinstance(node, Field) else node
+    if isinstance(inner, ObjectNode):
+        return {"type": "object", "properties": {key: schema_of_node(value) or {} for key, value in inner.items}, "additionalProperties": False}
+
+    if isinstance(inner, EachNode):
+        return {"type": "array", "items": schema_of_node(inner.body) or {}}
+
+    return None
+
+
+def _describe(node: nodes.Node) -> str:
+    if isinstance(node, nodes.Name):
+        return node.name
+    if isinstance(node, nodes.Getattr):
+        return f"{_describe(node.node)}.{node.attr}"
+    if isinstance(node, nodes.Getitem):
+        return f"{_describe(node.node)}[]"
+    return "value"
+
+
+def _as_expression(text: Any) -> Any:
+    """``each`` and ``when`` are always expressions, so ``{{ }}`` around them is optional."""
+    if isinstance(text, str) and not expressions.is_template(text):
+        return "{{ " + text + " }}"
+    return text
+
+
+def _jinja_source(text: str) -> str:
+    body = expressions.split_expression(text)
+    return "{{ " + body + " }}" if body is not None else text
+
+
+def _label(where: tuple) -> str:
+    label = ""
+    for part in where:
+        if isinstance(part, int):
+            label += f"[{part}]"
+        else:
+            label = f"{label}.{part}" if label else str(part)
+    return label

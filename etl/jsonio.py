@@ -1,0 +1,64 @@
+"""JSON in and out with money kept exact.
+
+Raw responses are parsed with ``parse_float=Decimal``, so ``19.9`` in a 1688 response becomes
+``Decimal("19.9")`` and never a binary float. On output a ``Decimal`` is written as the same
+number literal it holds (``19.90`` stays ``19.90``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import uuid
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+# A per-process marker that source strings cannot contain, used to splice Decimal literals
+# into the encoder's output.
+_MARK = "\x00" + uuid.uuid4().hex + ":"
+_MARKED = re.compile('"' + re.escape(json.dumps(_MARK)[1:-1]) + r'([-+0-9.Ee]+)\\u0000"')
+
+
+def loads(text: str | bytes) -> Any:
+    """Parse JSON text; numbers with a fraction or exponent become ``Decimal``."""
+    return json.loads(text, parse_float=Decimal)
+
+
+def _encode_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"cannot write {value} as JSON")
+        return _MARK + format(value, "f") + "\x00"
+
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def dumps(value: Any, *, indent: int | None = None, sort_keys: bool = False) -> str:
+    """Serialise ``value`` as JSON with Chinese kept as text and ``Decimal`` as exact numbers.
+
+    With ``indent=None`` the output is compact (no spaces), the form platform APIs expect for
+    JSON-in-a-string fields.
+    """
+    separators = (",", ":") if indent is None else (",", ": ")
+    text = json.dumps(value, ensure_ascii=False, indent=indent, separators=separators, sort_keys=sort_keys, default=_encode_default)
+    return _MARKED.sub(lambda match: match.group(1), text)
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename, so a crash never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,417 @@
+"""Load a rule file and compile it once into an immutable :class:`Rule`.
+
+Loading checks everything that can be checked without an offer: the file's structure against
+the rule JSON Schema, the target and extraction profile it names, its tables, every expression,
+every name and filter, and the target fields it sets. All problems are raised together in one
+:class:`RuleError`, each with file, line, column and field.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import jsonschema
+import yaml
+
+from etl import expressions
+from etl.compiler import IDENTIFIER, Compiler, Scope, schema_of_node
+from etl.errors import DataError, OfferError, Position, Problem, RuleError, UsageError
+from etl.extract import Profile, available_profiles, find_profile, load_profile, offer_schema
+from etl.mapping import MISSING, Field, Missing, ObjectNode
+from etl.targets import Target, available_targets, find_target, load_target
+from etl.validate import Violation, make_validator, validate_payload
+from etl.yamlfile import YamlDocument, load_yaml
+
+RESERVED_NAMES = ("offer", "vars", "target", "index", "range", "dict")
+
+
+@lru_cache(maxsize=1)
+def rule_schema() -> dict:
+    """The rule-file JSON Schema shipped with the package (also what ``etl schema`` prints)."""
+    return json.loads((resources.files("etl") / "schemas" / "rule.schema.json").read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class Mapped:
+    """The result of applying a rule to one raw response."""
+
+    offer_id: str
+    record: Mapping[str, Any]
+    transforms: Mapping[str, Any]
+    payload: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A compiled rule file. Immutable; safe to share between threads."""
+
+    path: str
+    target: Target
+    profile: Profile
+    vars: Mapping[str, Any]
+    tables: Mapping[str, Any]
+    transforms: tuple[tuple[str, Field], ...]
+    fields: ObjectNode
+    warnings: tuple[Problem, ...]
+    validator: Any
+
+    def with_profile(self, profile: Profile) -> "Rule":
+        return replace(self, profile=profile)
+
+    def apply(self, raw: Any, offer_id: str | None = None) -> Mapped:
+        """Extract, transform, map and validate one raw response; raise :class:`OfferError` on failure."""
+        record = self.profile.extract(raw, offer_id)
+        offer_id = record["offer_id"]
+        return self.map_record(record, offer_id)
+
+    def map_record(self, record: Mapping[str, Any], offer_id: str) -> Mapped:
+        """Run ``transform`` and ``fields`` on an offer record and validate the payload."""
+        context: dict[str, Any] = {"offer": record, "vars": self.vars, "target": self._target_view()}
+        context.update(self.tables)
+
+        transforms = {}
+        for name, node in self.transforms:
+            value = node.evaluate(context, offer_id)
+            if value is MISSING:
+                continue
+            context[name] = value
+            transforms[name] = value
+
+        payload = self.fields.evaluate(context, offer_id)
+        violations = validate_payload(payload, self.target, self.validator)
+        if violations:
+            raise _validation_error(violations, offer_id)
+
+        return Mapped(offer_id, record, transforms, payload)
+
+    def _target_view(self) -> Mapping[str, Any]:
+        return {"name": self.target.name, "limits": self.target.limits, "label": self.target.label}
+
+
+def _validation_error(violations: list[Violation], offer_id: str) -> OfferError:
+    error = OfferError(
+        "validate.failed",
+        step="validate",
+        offer_id=offer_id,
+        field=violations[0].field,
+        count=len(violations),
+        details="; ".join(violation.render("en") for violation in violations),
+    )
+    error.violations = violations
+    return error
+
+
+# -- loading --------------------------------------------------------------------------------
+
+
+def resolve_rule_path(text: str) -> Path:
+    """Return the rule file for ``text``: a path, or the name of a bundled rule (``douyin``)."""
+    from etl.paths import data_dir
+
+    path = Path(text)
+    if path.is_file():
+        return path
+
+    bundled = data_dir("rules") / (path.name if path.suffix in (".yaml", ".yml") else f"{path.name}.yaml")
+    if not path.exists() and bundled.is_file() and len(path.parts) <= 2:
+        return bundled
+
+    return path
+
+
+def load_rule(path: str | Path, overrides: Mapping[str, str] | None = None, profile: str | None = None) -> Rule:
+    """Compile the rule file at ``path``.
+
+    ``overrides`` are ``--set NAME=VALUE`` texts for declared vars; ``profile`` replaces the rule's
+    extraction profile. Raises :class:`RuleError` with every problem found, or
+    :class:`UsageError` for an override naming an unknown var.
+    """
+    document = load_yaml(path)
+    loader = _RuleLoader(document)
+    rule = loader.load(overrides or {}, profile)
+
+    errors = [problem for problem in loader.problems if problem.severity == "error"]
+    if errors:
+        raise RuleError(loader.problems)
+
+    return rule
+
+
+class _RuleLoader:
+    def __init__(self, document: YamlDocument) -> None:
+        self.document = document
+        self.folder = Path(document.path).parent
+        self.env = expressions.build_environment()
+        self.compiler = Compiler(document, self.env)
+        self.problems: list[Problem] = list(document.warnings)
+
+    def load(self, overrides: Mapping[str, str], profile_name: str | None) -> Rule | None:
+        data = self.document.data
+        self._check_structure(data)
+        if not isinstance(data, dict):
+            return None
+
+        target = self._target(data.get("target"))
+        profile = self._profile(profile_name or data.get("profile"), from_option=profile_name is not None)
+        variables = self._vars(data.get("vars") or {}, overrides)
+        tables = self._tables(data.get("tables") or {})
+
+        scope = Scope({"offer": offer_schema(), "vars": _object_schema(variables), "target": _target_schema(target)})
+        for name in tables:
+            scope.schemas[name] = None
+
+        transforms = self._transforms(data.get("transform") or {}, scope)
+        fields = self._fields(data.get("fields") or {}, scope, target)
+
+        self.problems.extend(self.compiler.problems)
+        if target is None or profile is None or any(problem.severity == "error" for problem in self.problems):
+            return None
+
+        return Rule(
+            path=self.document.path,
+            target=target,
+            profile=profile,
+            vars=MappingProxyType(variables),
+            tables=MappingProxyType(tables),
+            transforms=transforms,
+            fields=fields,
+            warnings=tuple(problem for problem in self.problems if problem.severity == "warning"),
+            validator=make_validator(target.schema),
+        )
+
+    # -- structure --------------------------------------------------------------------------
+
+    def _check_structure(self, data: Any) -> None:
+        if not isinstance(data, dict):
+            self.problems.append(Problem(self.document.position(()), "", "rule.not_mapping", {}))
+            return
+
+        validator = jsonschema.Draft202012Validator(rule_schema())
+        for error in validator.iter_errors(data):
+            self.problems.append(self._structure_problem(error))
+
+    def _structure_problem(self, error: jsonschema.ValidationError) -> Problem:
+        where = tuple(error.absolute_path)
+        field = ".".join(map(str, where))
+
+        if error.validator == "additionalProperties" and not where:
+            unknown = [key for key in error.instance if key not in rule_schema()["properties"]]
+            name = unknown[0] if unknown else ""
+            hint = expressions.suggest(name, rule_schema()["properties"])
+            return Problem(self.document.position((name,), key=True), str(name), "rule.unknown_section",
+                           {"name": name, "suggestion": hint or "", "allowed": ", ".join(rule_schema()["properties"])})
+
+        if error.validator == "required":
+            return Problem(self.document.position(where), field, "rule.section_missing", {"detail": error.message})
+
+        if error.validator == "propertyNames" or (error.validator == "pattern" and len(where) == 2 and where[0] in ("vars", "tables", "transform")):
+            return Problem(self.document.position(where, key=True), field, "rule.bad_name", {"name": error.instance})
+
+        return Problem(self.document.position(where), field, "rule.structure", {"detail": error.message})
+
+    # -- target and profile ------------------------------------------------------------------
+
+    def _target(self, name: Any) -> Target | None:
+        if not isinstance(name, str):
+            return None
+
+        path = find_target(name, self.folder)
+        if path is None:
+            known = available_targets(self.folder)
+            hint = expressions.suggest(name, known)
+            self._problem(("target",), "rule.unknown_target", {"name": name, "suggestion": hint or "", "allowed": ", ".join(known)})
+            return None
+
+        try:
+            return load_target(path)
+        except RuleError as error:
+            self.problems.extend(error.problems)
+            return None
+
+    def _profile(self, name: Any, from_option: bool) -> Profile | None:
+        if not isinstance(name, str):
+            return None
+
+        path = find_profile(name, self.folder)
+        if path is None:
+            known = available_profiles(self.folder)
+            hint = expressions.suggest(name, known)
+            if from_option:
+                raise UsageError("rule.unknown_profile", name=name, suggestion=hint or "", allowed=", ".join(known))
+            self._problem(("profile",), "rule.unknown_profile", {"name": name, "suggestion": hint or "", "allowed": ", ".join(known)})
+            return None
+
+        try:
+            return load_profile(path)
+        except RuleError as error:
+            self.problems.extend(error.problems)
+            return None
+
+    # -- vars and tables ---------------------------------------------------------------------
+
+    def _vars(self, declared: Any, overrides: Mapping[str, str]) -> dict[str, Any]:
+        if not isinstance(declared, dict):
+            return {}
+
+        variables = {name: _normalise_number(value) for name, value in declared.items()}
+        for name, text in overrides.items():
+            if name not in variables:
+                hint = expressions.suggest(name, variables)
+                raise UsageError("rule.unknown_var_override", name=name, suggestion=hint or "", allowed=", ".join(variables) or "-")
+            variables[name] = _parse_override(name, text, declared[name])
+
+        return variables
+
+    def _tables(self, declared: Any) -> dict[str, Any]:
+        from etl.filters.tables import load_table
+        from etl.filters.text import load_word_list
+
+        tables: dict[str, Any] = {}
+        if not isinstance(declared, dict):
+            return tables
+
+        for name, spec in declared.items():
+            where = ("tables", name)
+            if name in RESERVED_NAMES:
+                self._problem(where, "rule.reserved_name", {"name": name})
+                continue
+
+            spec = {"path": spec} if isinstance(spec, str) else spec
+            if not isinstance(spec, dict) or not isinstance(spec.get("path"), str):
+                continue  # the structure check has reported it
+
+            path = self.folder / spec["path"]
+            try:
+                if path.suffix.lower() == ".txt":
+                    tables[name] = load_word_list(path)
+                else:
+                    tables[name] = load_table(path, spec.get("key_column"), spec.get("value_column"))
+            except DataError as error:
+                self._table_problems(where, path, error)
+
+        return tables
+
+    def _table_problems(self, where: tuple, path: Path, error: DataError) -> None:
+        rows = getattr(error, "problems", None)
+        if not rows:
+            self._problem(where, error.key, dict(error.params))
+            return
+
+        lines = _read_lines(path)
+        for row in rows:
+            line, key, params = row[0], row[1], row[2] if len(row) > 2 else {}
+            source = lines[line - 1] if 0 < line <= len(lines) else None
+            self.problems.append(Problem(Position(str(path), line, 1, source), _label(where), key, dict(params)))
+
+    # -- transform and fields ----------------------------------------------------------------
+
+    def _transforms(self, declared: Any, scope: Scope) -> tuple[tuple[str, Field], ...]:
+        compiled = []
+        if not isinstance(declared, dict):
+            return ()
+
+        for name, raw in declared.items():
+            where = ("transform", name)
+            if name in RESERVED_NAMES or name in scope.schemas:
+                self._problem(where, "rule.reserved_name", {"name": name})
+                continue
+            if not isinstance(name, str) or not IDENTIFIER.match(name):
+                continue  # the structure check has reported it
+
+            node = self.compiler.value(where, raw, scope)
+            compiled.append((name, node))
+            scope.schemas[name] = schema_of_node(node)
+
+        return tuple(compiled)
+
+    def _fields(self, declared: Any, scope: Scope, target: Target | None) -> ObjectNode:
+        if not isinstance(declared, dict):
+            return ObjectNode(())
+
+        known = target.fields if target is not None else ()
+        items = []
+        for name, raw in declared.items():
+            where = ("fields", name)
+            if target is not None and name not in known:
+                hint = expressions.suggest(name, known)
+                self.problems.append(Problem(self.document.position(where, key=True), f"fields.{name}", "rule.unknown_field",
+                                            {"name": name, "target": target.name, "suggestion": hint or ""}))
+            items.append((str(name), self.compiler.value(where, raw, scope)))
+
+        if target is not None:
+            for name in target.required:
+                if name not in declared:
+                    self._problem(("fields",), "rule.required_field_unset", {"name": name, "target": target.name})
+
+        return ObjectNode(tuple(items), "fields")
+
+    def _problem(self, where: tuple, key: str, params: dict) -> None:
+        self.problems.append(Problem(self.document.position(where), _label(where), key, params))
+
+
+def _label(where: tuple) -> str:
+    return ".".join(str(part) for part in where)
+
+
+def _read_lines(path: Path) -> list[str]:
+    raw = path.read_bytes() if path.is_file() else b""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(encoding).splitlines()
+        except UnicodeDecodeError:
+            continue
+    return []
+
+
+def _object_schema(variables: Mapping[str, Any]) -> dict:
+    return {"type": "object", "properties": {name: {} for name in variables}, "additionalProperties": False}
+
+
+def _target_schema(target: Target | None) -> Any:
+    if target is None:
+        return None
+    limits = {"type": "object", "properties": {name: {} for name in target.limits}, "additionalProperties": False}
+    return {"type": "object", "properties": {"name": {}, "label": {}, "limits": limits}, "additionalProperties": False}
+
+
+def _normalise_number(value: Any) -> Any:
+    """YAML floats become Decimal through their text, so ``1.6`` is exactly ``Decimal("1.6")``."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return value
+
+
+def _parse_override(name: str, text: str, declared: Any) -> Any:
+    """Read ``--set NAME=TEXT`` as the declared var's type: number, true/false, or text."""
+    if isinstance(declared, bool):
+        lowered = text.strip().lower()
+        if lowered not in ("true", "false"):
+            raise UsageError("rule.bad_override", name=name, value=text, expected="true / false")
+        return lowered == "true"
+
+    if isinstance(declared, (int, float, Decimal)):
+        try:
+            number = Decimal(text.strip())
+        except InvalidOperation:
+            raise UsageError("rule.bad_override", name=name, value=text, expected="number") from None
+        if not number.is_finite():
+            raise UsageError("rule.bad_override", name=name, value=text, expected="number")
+        return int(number) if isinstance(declared, int) and number == number.to_integral_value() else number
+
+    if declared is None and text.strip().lower() in ("", "null", "none"):
+        return None
+
+    if isinstance(declared, (list, dict)):
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise UsageError("rule.bad_override", name=name, value=text, expected="YAML") from None
+
+    return text
