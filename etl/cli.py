@@ -208,7 +208,8 @@ def _caret_padding(line: str, column: int) -> str:
 
 
 def _echo_problems(problems, lang: str) -> None:
-    for problem in problems:
+    ordered = sorted(problems, key=lambda item: (item.position.path, item.position.line or 0, item.position.column or 0))
+    for problem in ordered:
         click.echo(format_problem(problem, lang), err=True)
 
     errors = sum(1 for problem in problems if problem.severity == "error")

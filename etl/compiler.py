@@ -43,6 +43,7 @@ class Compiler:
         self.document = document
         self.env = env
         self.problems: list[Problem] = []
+        self._text: tuple[tuple, str] | None = None  # the expression being checked, to point at a name in it
 
     # -- values ----------------------------------------------------------------------------
 
@@ -125,7 +126,9 @@ class Compiler:
             return Literal(None, label)
 
         before = len(self.problems)
+        self._text = (where, text)
         self._check_ast(where, parsed_ast, scope)
+        self._text = None
         if len(self.problems) > before:
             return Literal(None, label)
 
@@ -217,7 +220,25 @@ class Compiler:
     def unknown(self, where: tuple, key: str, name: Any, candidates, **extra) -> None:
         hint = expressions.suggest(name, list(candidates))
         params = {"name": name, "suggestion": hint or "", **extra}
-        self.problem(where, key, params)
+        position = self._position_of_name(where, str(name)) or self.document.position(where)
+        self.problems.append(Problem(position, _label(where), key, params))
+
+    def _position_of_name(self, where: tuple, name: str):
+        """Point at ``name`` inside a one-line expression value, so the caret sits under the misspelling."""
+        if self._text is None or self._text[0] != where or where not in self.document.value_marks:
+            return None
+
+        text = self._text[1]
+        match = re.search(r"(?<![A-Za-z0-9_])" + re.escape(name) + r"(?![A-Za-z0-9_])", text)
+        if match is None or "\n" in text[: match.start()]:
+            return None
+
+        line, column = self.document.value_marks[where]
+        quote = 1 if where in self.document.quoted else 0
+        source = self.document.lines[line - 1] if 0 < line <= len(self.document.lines) else ""
+        if source[column - 1 + quote: column - 1 + quote + match.end()] != text[: match.end()]:
+            return None  # block scalars and escapes shift the text; keep the value's own position
+        return self.document.position_at(line, column + quote + match.start())
 
 
 def schema_of_node(node: Node) -> Any:
