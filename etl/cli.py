@@ -62,36 +62,72 @@ def _text(lang: str, key: str, **params) -> str:
     return render(key, lang, **params)
 
 
+def _localized(base: type, lang: str) -> type:
+    """Subclass a Click command class so the help page's headings are in ``lang``."""
+
+    class Localized(base):
+        def format_usage(self, ctx, formatter) -> None:
+            pieces = self.collect_usage_pieces(ctx)
+            formatter.write_usage(ctx.command_path, " ".join(pieces), prefix=_text(lang, "cli.usage_prefix"))
+
+        def format_options(self, ctx, formatter) -> None:
+            options = [param for param in self.get_params(ctx) if isinstance(param, click.Option)]
+            records = [record for param in options if (record := param.get_help_record(ctx)) is not None]
+            if records:
+                with formatter.section(_text(lang, "cli.options_heading")):
+                    formatter.write_dl(records)
+            if isinstance(self, click.Group):
+                self.format_commands(ctx, formatter)
+
+        def format_commands(self, ctx, formatter) -> None:
+            rows = []
+            for name in self.list_commands(ctx):
+                command = self.get_command(ctx, name)
+                if command is not None and not command.hidden:
+                    rows.append((name, command.get_short_help_str(limit=formatter.width - 6 - len(name))))
+            if rows:
+                with formatter.section(_text(lang, "cli.commands_heading")):
+                    formatter.write_dl(rows)
+
+    return Localized
+
+
 def build_cli(lang: str) -> click.Group:
     """Build the command group with help text in ``lang``."""
-    lang_option = click.option("--lang", type=click.Choice(["zh", "en"]), default=None, expose_value=False,
-                               is_eager=True, help=_text(lang, "cli.option.lang"))
+    command_class = _localized(click.Command, lang)
+    group_class = _localized(click.Group, lang)
+    settings = {"help_option_names": ["-h", "--help"]}
 
-    @click.group(help=_text(lang, "cli.help.main"), context_settings={"help_option_names": ["-h", "--help"]})
-    @click.version_option(__version__, prog_name="etl")
-    @lang_option
+    def common_options(function):
+        function = click.option("--lang", type=click.Choice(["zh", "en"]), default=None, expose_value=False,
+                                is_eager=True, help=_text(lang, "cli.option.lang"))(function)
+        return click.help_option("-h", "--help", help=_text(lang, "cli.option.help"))(function)
+
+    @click.group(cls=group_class, help=_text(lang, "cli.help.main"), context_settings=settings, add_help_option=False)
+    @click.version_option(__version__, prog_name="etl", help=_text(lang, "cli.option.version"))
+    @common_options
     def cli() -> None:
         pass
 
-    @cli.command("run", help=_text(lang, "cli.help.run"))
+    @cli.command("run", cls=command_class, help=_text(lang, "cli.help.run"), add_help_option=False)
     @click.argument("rule")
-    @click.option("--ids", "ids_path", required=True, type=click.Path(dir_okay=False), help=_text(lang, "cli.option.ids"))
-    @click.option("--source", "source_dir", type=click.Path(file_okay=False), help=_text(lang, "cli.option.source"))
-    @click.option("--profile", help=_text(lang, "cli.option.profile"))
-    @click.option("--out", "out_dir", default="out", show_default=True, type=click.Path(file_okay=False), help=_text(lang, "cli.option.out"))
+    @click.option("--ids", "ids_path", metavar="FILE", help=_text(lang, "cli.option.ids"))
+    @click.option("--source", "source_dir", metavar="DIR", help=_text(lang, "cli.option.source"))
+    @click.option("--profile", metavar="NAME", help=_text(lang, "cli.option.profile"))
+    @click.option("--out", "out_dir", default="out", metavar="DIR", help=_text(lang, "cli.option.out"))
     @click.option("--set", "overrides", multiple=True, metavar="NAME=VALUE", help=_text(lang, "cli.option.set"))
-    @lang_option
+    @common_options
     def run_command(rule, ids_path, source_dir, profile, out_dir, overrides) -> int:
         return _run(lang, rule, ids_path, source_dir, profile, out_dir, overrides)
 
-    @cli.command("check", help=_text(lang, "cli.help.check"))
+    @cli.command("check", cls=command_class, help=_text(lang, "cli.help.check"), add_help_option=False)
     @click.argument("rules", nargs=-1, required=True)
-    @lang_option
+    @common_options
     def check_command(rules) -> int:
         return _check(lang, rules)
 
-    @cli.command("schema", help=_text(lang, "cli.help.schema"))
-    @lang_option
+    @cli.command("schema", cls=command_class, help=_text(lang, "cli.help.schema"), add_help_option=False)
+    @common_options
     def schema_command() -> int:
         from etl.rules import rule_schema
 
@@ -110,6 +146,9 @@ def _run(lang, rule_text, ids_path, source_dir, profile, out_dir, overrides) -> 
     from etl.rules import load_rule, resolve_rule_path
     from etl.runner import FileSink, run_batch
     from etl.sources import ReplaySource
+
+    if ids_path is None:
+        raise UsageError("cli.missing_parameter", name="--ids")
 
     started = datetime.now(timezone.utc)
     rule = load_rule(resolve_rule_path(rule_text), _parse_overrides(overrides), profile)

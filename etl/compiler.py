@@ -197,7 +197,7 @@ class Compiler:
         return None
 
     def schema_of_items(self, where: tuple, text: Any, scope: Scope) -> Any:
-        """The item schema of the list an ``each`` iterates, when it can be known from the names."""
+        """Return the item schema of the list an ``each`` iterates, when the names make it known."""
         if not isinstance(text, str):
             return None
         try:

@@ -9,7 +9,7 @@ Sandbox limits, and why:
   rule files come from people who are not engineers and must not be able to run code. Jinja fixed
   sandbox escapes as late as 3.1.6, so the package requires at least that version.
 - ``StrictUndefined``: a name or attribute that does not exist raises instead of becoming an empty
-  string; the mapper turns that into a "missing" value that each field handles explicitly.
+  string. The mapper turns that into a "missing" value, which each field handles explicitly.
 - Only plain data and the filters in :func:`build_filters` are reachable. Built-in filters that
   work in floats or guess silently (``float``, ``round``, ``format``, ``truncate``) are removed;
   ``int`` is replaced by a strict version that fails instead of returning 0.
@@ -114,7 +114,7 @@ def build_filters() -> dict[str, Callable]:
 
 
 def build_environment() -> ImmutableSandboxedEnvironment:
-    """Create the sandbox used for every rule expression; it holds no per-run state."""
+    """Create the sandbox used for every rule expression. It keeps no per-run state."""
     env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
 
     env.filters = {name: env.filters[name] for name in _ALLOWED_BUILTIN_FILTERS}

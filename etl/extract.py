@@ -1,9 +1,9 @@
 """Extraction profiles: JMESPath from one 1688 response shape to the offer record.
 
-A profile is a YAML file (``rules/profiles/<name>.yaml``) that names the response shape's
-business-error markers, a ``match`` expression that recognises the shape, and a ``record``: one
-JMESPath expression per offer-record field, or ``{each: <list>, record: {...}}`` for lists mapped
-item by item (SKUs, their specs). Mapping item by item keeps a SKU's price on that SKU: a SKU
+A profile is a YAML file (``rules/profiles/<name>.yaml``). It names the response shape's
+business-error markers and a ``match`` expression that recognises the shape. Its ``record`` gives
+one JMESPath expression per offer-record field, or ``{each: <list>, record: {...}}`` for lists
+mapped item by item (SKUs, their specs). Mapping item by item keeps a SKU's price on that SKU: a SKU
 without a price gets null, never a neighbour's price.
 
 After extraction the record is coerced by the offer schema (money text to ``Decimal``, digit text
@@ -33,7 +33,7 @@ PROFILE_KEYS = ("name", "description", "errors", "match", "record")
 
 @lru_cache(maxsize=1)
 def offer_schema() -> dict:
-    """The offer record JSON Schema shipped with the package."""
+    """Load the offer record JSON Schema shipped with the package."""
     text = (resources.files("etl") / "schemas" / "offer.schema.json").read_text(encoding="utf-8")
     return json.loads(text)
 

@@ -1,6 +1,6 @@
 """Generic JMESPath functions for extraction profiles, and Decimal-aware type checks.
 
-Raw responses are parsed with Decimal numbers; stock jmespath type-checks by Python type name and
+Raw responses are parsed with Decimal numbers. Stock jmespath type-checks by Python type name and
 would call a ``Decimal`` "unknown", so :class:`ProfileFunctions` treats it as a number.
 """
 
@@ -67,7 +67,7 @@ class ProfileFunctions(functions.Functions):
 
     @functions.signature()
     def _func_root(self):
-        """The whole response, so a projection over SKUs can read a top-level table."""
+        """Return the whole response, so a projection over SKUs can read a top-level table."""
         return _ROOT.get()
 
     @functions.signature({"types": ["string"]}, {"types": ["string", "null"]})

@@ -2,7 +2,7 @@
 
 Raw responses are parsed with ``parse_float=Decimal``, so ``19.9`` in a 1688 response becomes
 ``Decimal("19.9")`` and never a binary float. On output a ``Decimal`` is written as the same
-number literal it holds (``19.90`` stays ``19.90``).
+number literal it contains (``19.90`` stays ``19.90``).
 """
 
 from __future__ import annotations

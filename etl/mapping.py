@@ -40,7 +40,7 @@ MISSING = _Missing()
 
 @dataclass(frozen=True)
 class Missing:
-    """A missing value with the reason, so ``if_missing: error`` can say what was missing."""
+    """A missing value with the reason, so the ``if_missing: error`` message names what was missing."""
 
     reason: str
 

@@ -74,7 +74,7 @@ def detect_language(explicit: str | None = None) -> str:
 
 
 def _did_you_mean(suggestion: Any, lang: str) -> str:
-    """The "did you mean" clause that messages with a ``{suggestion_text}`` placeholder append."""
+    """Build the "did you mean" clause that messages with a ``{suggestion_text}`` placeholder append."""
     if not suggestion:
         return ""
     return f"（是不是要写 {suggestion}？）" if lang == "zh" else f" (did you mean {suggestion}?)"

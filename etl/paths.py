@@ -1,4 +1,4 @@
-"""Where bundled data lives: ``etl/_data`` in an installed wheel, the repository root in a checkout."""
+"""Locations of bundled data: ``etl/_data`` in an installed wheel, the repository root in a checkout."""
 
 from __future__ import annotations
 

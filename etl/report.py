@@ -14,7 +14,7 @@ from etl.runner import Batch, OfferResult
 
 
 def offer_entry(result: OfferResult, lang: str) -> dict[str, Any]:
-    """The report entry of one offer; the reason is in ``lang``, ``error_code`` is the stable message key."""
+    """Build the report entry of one offer, with the reason in ``lang`` and ``error_code`` as the stable message key."""
     entry: dict[str, Any] = {"offer_id": result.offer_id, "status": result.status}
     if result.ok:
         entry["output"] = result.output

@@ -34,7 +34,7 @@ RESERVED_NAMES = ("offer", "vars", "target", "index", "range", "dict")
 
 @lru_cache(maxsize=1)
 def rule_schema() -> dict:
-    """The rule-file JSON Schema shipped with the package (also what ``etl schema`` prints)."""
+    """Load the rule-file JSON Schema shipped with the package (also what ``etl schema`` prints)."""
     return json.loads((resources.files("etl") / "schemas" / "rule.schema.json").read_text(encoding="utf-8"))
 
 

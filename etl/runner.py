@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from etl import jsonio
-from etl.errors import OfferError
+from etl.errors import OfferError, UsageError
 from etl.rules import Rule
 from etl.sources import Source
 
 
 @dataclass
 class OfferResult:
-    """What happened to one offer."""
+    """The outcome of one offer: ok with its output file, or failed with its error."""
 
     offer_id: str
     status: str  # "ok" or "failed"
@@ -35,7 +35,13 @@ class FileSink:
 
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        if self.folder.exists() and not self.folder.is_dir():
+            raise UsageError("output.not_folder", path=str(self.folder))
+
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise UsageError("output.cannot_create", path=str(self.folder), detail=error.strerror or str(error)) from None
 
     def write(self, offer_id: str, payload: Any) -> str:
         path = self.folder / f"{offer_id}.json"
@@ -76,7 +82,7 @@ def run_batch(
     sink: FileSink,
     on_result: Callable[[OfferResult], None] | None = None,
 ) -> Batch:
-    """Run every offer id in order; ``on_result`` sees each result as it completes."""
+    """Run every offer id in order, passing each result to ``on_result`` as it completes."""
     batch = Batch()
     for offer_id in offer_ids:
         result = run_offer(rule, source, sink, offer_id)

@@ -1,6 +1,6 @@
 """Targets as data: ``targets/<platform>/target.yaml`` plus the payload JSON Schema it names.
 
-A target definition holds the payload schema, the documented limits (title width, image counts)
+A target definition contains the payload schema, the documented limits (title width, image counts)
 that rule files read as ``target.limits``, and cross-field checks the schema cannot express
 (aligned SKU lists, stock sums, Douyin's spec matrix). Adding a platform means adding a folder.
 """

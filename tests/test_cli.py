@@ -178,7 +178,7 @@ def test_run_missing_ids_option(capsys):
     status = main(["run", DOUYIN])
 
     assert status == 2
-    assert "缺少 --ids" in capsys.readouterr().err
+    assert "缺少 --ids，请补上" in capsys.readouterr().err
 
 
 def test_unknown_option_suggests(capsys):
