@@ -75,7 +75,7 @@ class Compiler:
         label = _label(where)
         for key in raw:
             if key not in DIRECTIVE_KEYS:
-                self.unknown(where + (key,), "rule.unknown_directive_key", key, DIRECTIVE_KEYS)
+                self.unknown(where + (key,), "rule.unknown_directive_key", key, DIRECTIVE_KEYS, at_key=True)
 
         if_missing = raw.get("if_missing", "default" if "default" in raw else "error")
         if if_missing not in IF_MISSING:
@@ -105,6 +105,9 @@ class Compiler:
 
         if "map" not in raw:
             self.problem(where, "rule.each_without_map", {})
+
+        if not isinstance(raw["each"], str):
+            self.problem(where + ("each",), "rule.each_not_expression", {"found": raw["each"]})
 
         items = self.expression(where + ("each",), _as_expression(raw["each"]), scope)
         item_schema = self.schema_of_items(where + ("each",), raw["each"], scope)
@@ -141,21 +144,23 @@ class Compiler:
         return Expression(text, parsed.evaluate, label)
 
     def _check_ast(self, where: tuple, tree: nodes.Template, scope: Scope) -> None:
-        for node in tree.find_all(nodes.Name):
-            if node.ctx == "load" and node.name not in scope.schemas and node.name not in self.env.globals:
-                self.unknown(where, "rule.unknown_name", node.name, list(scope.schemas) + list(self.env.globals))
+        # Each unknown name, filter or test is reported once per expression, however often it is used.
+        names = {node.name for node in tree.find_all(nodes.Name) if node.ctx == "load"}
+        for name in sorted(names - set(scope.schemas) - set(self.env.globals)):
+            self.unknown(where, "rule.unknown_name", name, list(scope.schemas) + list(self.env.globals))
 
-        for node in tree.find_all(nodes.Filter):
-            if node.name not in self.env.filters:
-                replacement = expressions.REPLACED_FILTERS.get(node.name)
-                if replacement:
-                    self.problem(where, "rule.removed_filter", {"name": node.name, "replacement": replacement})
-                else:
-                    self.unknown(where, "rule.unknown_filter", node.name, self.env.filters)
+        filters = {node.name for node in tree.find_all(nodes.Filter)}
+        for name in sorted(filters - set(self.env.filters)):
+            replacement = expressions.REPLACED_FILTERS.get(name)
+            if replacement:
+                position = self._position_of_name(where, name) or self.document.position(where)
+                self.problems.append(Problem(position, _label(where), "rule.removed_filter", {"name": name, "replacement": replacement}))
+            else:
+                self.unknown(where, "rule.unknown_filter", name, self.env.filters)
 
-        for node in tree.find_all(nodes.Test):
-            if node.name not in self.env.tests:
-                self.unknown(where, "rule.unknown_test", node.name, self.env.tests)
+        tests = {node.name for node in tree.find_all(nodes.Test)}
+        for name in sorted(tests - set(self.env.tests)):
+            self.unknown(where, "rule.unknown_test", name, self.env.tests)
 
         for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
             self.resolve(where, node, scope)
@@ -217,10 +222,13 @@ class Compiler:
     def problem(self, where: tuple, key: str, params: dict, severity: str = "error") -> None:
         self.problems.append(Problem(self.document.position(where), _label(where), key, params, severity))
 
-    def unknown(self, where: tuple, key: str, name: Any, candidates, **extra) -> None:
+    def unknown(self, where: tuple, key: str, name: Any, candidates, at_key: bool = False, **extra) -> None:
         hint = expressions.suggest(name, list(candidates))
         params = {"name": name, "suggestion": hint or "", **extra}
-        position = self._position_of_name(where, str(name)) or self.document.position(where)
+        if at_key:
+            position = self.document.position(where, key=True)
+        else:
+            position = self._position_of_name(where, str(name)) or self.document.position(where)
         self.problems.append(Problem(position, _label(where), key, params))
 
     def _position_of_name(self, where: tuple, name: str):

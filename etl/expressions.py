@@ -26,8 +26,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Callable, Mapping
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
-from jinja2.exceptions import TemplateAssertionError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.compiler import CodeGenerator
+from jinja2.exceptions import SecurityError, TemplateAssertionError
+from jinja2.sandbox import MAX_RANGE, ImmutableSandboxedEnvironment
 
 from etl.errors import DataError
 
@@ -113,9 +114,66 @@ def build_filters() -> dict[str, Callable]:
     }
 
 
+class _DecimalCodeGenerator(CodeGenerator):
+    """Write ``Decimal`` constants as a call the compiled template can evaluate."""
+
+    def visit_Const(self, node: nodes.Const, frame) -> None:
+        value = node.as_const(frame.eval_ctx)
+        if isinstance(value, Decimal):
+            self.write(f"environment.decimal_literal({str(value)!r})")
+        else:
+            super().visit_Const(node, frame)
+
+
+class RuleSandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox with decimal literals and ``*`` and ``**`` bounded like its ``range()``.
+
+    A number literal with a fraction in a rule (``cost * 1.2``) is a ``Decimal``, not a float, so
+    money arithmetic written in a rule stays exact.
+
+    Jinja caps ``range()`` at ``MAX_RANGE`` (100,000 items) but lets ``'x' * 10**10`` run until
+    memory runs out. Repetition is capped at the same size and integer powers at
+    :data:`MAX_POWER_BITS`, so a rule typo fails one offer instead of the host.
+    """
+
+    code_generator_class = _DecimalCodeGenerator
+    intercepted_binops = frozenset(["*", "**"])
+    decimal_literal = staticmethod(Decimal)
+
+    def _generate(self, source, name, filename, defer_init=False):
+        # Both templates and compile_expression() pass their node tree through here.
+        for node in source.find_all(nodes.Const):
+            if isinstance(node.value, float):
+                node.value = Decimal(repr(node.value))
+        return super()._generate(source, name, filename, defer_init=defer_init)
+
+    def call_binop(self, context, operator, left, right):
+        if operator == "*":
+            _check_repetition(left, right)
+            _check_repetition(right, left)
+        elif operator == "**":
+            _check_power(left, right)
+        return super().call_binop(context, operator, left, right)
+
+
+MAX_POWER_BITS = 4096
+
+
+def _check_repetition(sequence: Any, count: Any) -> None:
+    if isinstance(sequence, (str, list, tuple)) and isinstance(count, int) and not isinstance(count, bool):
+        if len(sequence) * count > MAX_RANGE:
+            raise SecurityError(f"repetition of {len(sequence)} items {count} times exceeds {MAX_RANGE} items")
+
+
+def _check_power(base: Any, exponent: Any) -> None:
+    if isinstance(base, int) and isinstance(exponent, int) and abs(base) > 1 and exponent > 0:
+        if exponent * abs(base).bit_length() > MAX_POWER_BITS:
+            raise SecurityError(f"{base} ** {exponent} exceeds {MAX_POWER_BITS} bits")
+
+
 def build_environment() -> ImmutableSandboxedEnvironment:
     """Create the sandbox used for every rule expression. It keeps no per-run state."""
-    env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    env = RuleSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
 
     env.filters = {name: env.filters[name] for name in _ALLOWED_BUILTIN_FILTERS}
     env.filters.update(build_filters())

@@ -87,17 +87,19 @@ class Expression(Node):
                              sku_index=context.get("index"), expression=self.source, detail=f"{type(error).__name__}: {error}") from None
 
         if isinstance(value, Undefined):
-            return Missing(_undefined_reason(value))
+            return self._missing(value, offer_id)
 
         return value
 
-
-def _undefined_reason(value: Undefined) -> str:
-    try:
-        value._fail_with_undefined_error()
-    except UndefinedError as error:
-        return str(error.message or error)
-    return "undefined"
+    def _missing(self, value: Undefined, offer_id) -> Missing:
+        """Turn an undefined result into :class:`Missing`, unless the sandbox blocked the access."""
+        try:
+            value._fail_with_undefined_error()
+        except UndefinedError as error:
+            return Missing(str(error.message or error))
+        except SecurityError as error:
+            raise OfferError("map.sandbox", step="transform", offer_id=offer_id, field=self.label, detail=str(error)) from None
+        return Missing("undefined")
 
 
 @dataclass(frozen=True)

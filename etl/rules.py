@@ -151,6 +151,7 @@ class _RuleLoader:
         self.env = expressions.build_environment()
         self.compiler = Compiler(document, self.env)
         self.problems: list[Problem] = list(document.warnings)
+        self.table_names: list[str] = []  # declared tables, loaded or not, so a broken table is not also "undefined"
 
     def load(self, overrides: Mapping[str, str], profile_name: str | None) -> Rule | None:
         data = self.document.data
@@ -164,7 +165,7 @@ class _RuleLoader:
         tables = self._tables(data.get("tables") or {})
 
         scope = Scope({"offer": offer_schema(), "vars": _object_schema(variables), "target": _target_schema(target)})
-        for name in tables:
+        for name in self.table_names:
             scope.schemas[name] = None
 
         transforms = self._transforms(data.get("transform") or {}, scope)
@@ -195,6 +196,9 @@ class _RuleLoader:
 
         validator = jsonschema.Draft202012Validator(rule_schema())
         for error in validator.iter_errors(data):
+            # The compiler reports mistakes inside transform and fields values with their own messages.
+            if error.validator == "anyOf" and error.absolute_path and error.absolute_path[0] in ("transform", "fields"):
+                continue
             self.problems.append(self._structure_problem(error))
 
     def _structure_problem(self, error: jsonschema.ValidationError) -> Problem:
@@ -266,6 +270,7 @@ class _RuleLoader:
                 hint = expressions.suggest(name, variables)
                 raise UsageError("rule.unknown_var_override", name=name, suggestion=hint or "", allowed=", ".join(variables) or "-")
             variables[name] = _parse_override(name, text, declared[name])
+            _check_override(name, text, variables[name])
 
         return variables
 
@@ -286,6 +291,8 @@ class _RuleLoader:
             spec = {"path": spec} if isinstance(spec, str) else spec
             if not isinstance(spec, dict) or not isinstance(spec.get("path"), str):
                 continue  # the structure check has reported it
+
+            self.table_names.append(name)
 
             path = self.folder / spec["path"]
             try:
@@ -386,6 +393,17 @@ def _normalise_number(value: Any) -> Any:
     if isinstance(value, float):
         return Decimal(repr(value))
     return value
+
+
+def _check_override(name: str, text: str, value: Any) -> None:
+    """Hold an overridden var to the same rule-schema limits as the file (``markup`` above 0 ...)."""
+    schema = rule_schema()["properties"]["vars"]["properties"].get(name)
+    if schema is None:
+        return
+
+    errors = list(make_validator(schema).iter_errors(value))
+    if errors:
+        raise UsageError("rule.bad_override", name=name, value=text, expected=errors[0].message)
 
 
 def _parse_override(name: str, text: str, declared: Any) -> Any:

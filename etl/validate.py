@@ -143,14 +143,14 @@ def _from_schema_error(error: ValidationError) -> Violation:
     if kind in ("type", "enum", "const", "pattern", "minimum", "maximum", "exclusiveMinimum", "minLength", "maxLength",
                 "minItems", "maxItems", "x-maxDisplayWidth", "x-maxBytes", "x-splitMaxItems"):
         params["limit"] = value if not isinstance(value, dict) else value.get("max")
-        params["found"] = _measure(kind, error.instance)
+        params["found"] = _measure(kind, error.instance, value)
         return Violation(field_name, f"validate.{kind}", params)
 
     params["detail"] = error.message
     return Violation(field_name, "validate.other", params)
 
 
-def _measure(kind: str, instance: Any) -> Any:
+def _measure(kind: str, instance: Any, limit: Any) -> Any:
     from etl.filters.text import display_width
 
     if kind == "x-maxDisplayWidth" and isinstance(instance, str):
@@ -159,13 +159,26 @@ def _measure(kind: str, instance: Any) -> Any:
         return len(instance.encode("utf-8"))
     if kind in ("minLength", "maxLength", "minItems", "maxItems") and hasattr(instance, "__len__"):
         return len(instance)
+    if kind == "x-splitMaxItems" and isinstance(instance, str):
+        return len(instance.split(limit["separator"]))
     if kind == "type":
-        return type(instance).__name__
+        return _JSON_TYPES.get(type(instance).__name__, type(instance).__name__)
     return _short(instance)
 
 
+# Python type names as the JSON Schema words a message shows.
+_JSON_TYPES = {"Decimal": "number", "float": "number", "int": "integer", "str": "string", "list": "array",
+               "tuple": "array", "dict": "object", "bool": "boolean", "NoneType": "null"}
+
+
 def _short(value: Any) -> str:
-    text = value if isinstance(value, str) else repr(value)
+    """Show a value as JSON text (so a Decimal reads 19.90, not Decimal('19.90')), cut to 80 characters."""
+    from etl import jsonio
+
+    try:
+        text = value if isinstance(value, str) else jsonio.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -249,6 +262,9 @@ def _check_spec_matrix(check, payload) -> list[Violation]:
     except json.JSONDecodeError:
         return []  # the schema keyword x-jsonString reports it
 
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        return []  # the schema keyword x-jsonString reports rows of the wrong shape
+
     dimensions = [part.split("|", 1) for part in specs_text.split("^")]
     if any(len(part) != 2 for part in dimensions):
         return [Violation(check["specs"], "check.specs_format", {"found": specs_text})]
@@ -256,7 +272,7 @@ def _check_spec_matrix(check, payload) -> list[Violation]:
     value_lists = [values.split(",") for _, values in dimensions]
     expected = set(product(*value_lists))
     seen = set()
-    for row in rows if isinstance(rows, list) else []:
+    for row in rows:
         names = tuple(str(row.get(f"spec_detail_name{index + 1}", "")) for index in range(len(value_lists)))
         seen.add(names)
 
