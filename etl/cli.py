@@ -79,6 +79,15 @@ def _localized(base: type, lang: str) -> type:
             if isinstance(self, click.Group):
                 self.format_commands(ctx, formatter)
 
+        def resolve_command(self, ctx, args):
+            name = args[0] if args else None
+            if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+                from etl.expressions import suggest
+
+                commands = self.list_commands(ctx)
+                raise UsageError("cli.no_such_command", name=name, suggestion=suggest(name, commands) or "", allowed=", ".join(commands))
+            return super().resolve_command(ctx, args)
+
         def format_commands(self, ctx, formatter) -> None:
             rows = []
             for name in self.list_commands(ctx):
@@ -121,7 +130,7 @@ def build_cli(lang: str) -> click.Group:
         return _run(lang, rule, ids_path, source_dir, profile, out_dir, overrides)
 
     @cli.command("check", cls=command_class, help=_text(lang, "cli.help.check"), add_help_option=False)
-    @click.argument("rules", nargs=-1, required=True)
+    @click.argument("rules", nargs=-1, required=True, metavar="RULE...")
     @common_options
     def check_command(rules) -> int:
         return _check(lang, rules)
@@ -156,18 +165,23 @@ def _run(lang, rule_text, ids_path, source_dir, profile, out_dir, overrides) -> 
 
     ids = read_ids(ids_path)
     for line in ids.problems:
-        click.echo(_text(lang, "cli.ids_problem", path=ids.path, line=line.line, message=render(line.key, lang, **line.params)), err=True)
+        click.echo(_text(lang, "cli.ids_problem", message=render(line.key, lang, **line.params)), err=True)
     if not ids.ids:
         raise UsageError("cli.no_ids", path=ids.path)
 
     if source_dir is None:
         raise UsageError("cli.source_required")
 
+    if Path(out_dir).resolve() == Path(source_dir).resolve():
+        raise UsageError("cli.out_is_source", path=out_dir)
+
     source = ReplaySource(source_dir)
     sink = FileSink(out_dir)
     click.echo(_text(lang, "cli.run_start", count=len(ids.ids), rule=rule.path, target=rule.target.label.get(lang, rule.target.name), profile=rule.profile.name), err=True)
 
-    batch = run_batch(rule, ids.ids, source, sink, on_result=lambda result: _echo_result(result, lang))
+    printer = _FailurePrinter(lang)
+    batch = run_batch(rule, ids.ids, source, sink, on_result=printer)
+    printer.finish()
     report = build_report(rule, ids, batch, started, lang)
     report_path = write_report(out_dir, report)
 
@@ -205,18 +219,38 @@ def _parse_overrides(overrides) -> dict[str, str]:
 # -- rendering ------------------------------------------------------------------------------
 
 
-def _echo_result(result, lang: str) -> None:
-    if result.ok:
-        return
+class _FailurePrinter:
+    """Print each failed offer as it happens, up to :data:`MAX_PRINTED_FAILURES`, then only count them."""
 
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self.failed = 0
+
+    def __call__(self, result) -> None:
+        if result.ok:
+            return
+
+        self.failed += 1
+        if self.failed <= MAX_PRINTED_FAILURES:
+            _echo_failure(result, self.lang)
+
+    def finish(self) -> None:
+        hidden = self.failed - MAX_PRINTED_FAILURES
+        if hidden > 0:
+            click.echo(_text(self.lang, "cli.more_failures", count=hidden), err=True)
+
+
+MAX_PRINTED_FAILURES = 50
+
+
+def _echo_failure(result, lang: str) -> None:
     error = result.error
     where = error.step + (f" / {error.field}" if error.field else "")
     if error.sku_index is not None:
         where += f" / SKU #{error.sku_index}"
     click.echo(_text(lang, "cli.offer_failed", offer_id=result.offer_id, where=where, reason=error.render(lang)), err=True)
 
-    for violation in getattr(error, "violations", None) or []:
-        click.echo(f"    - {violation.render(lang)}", err=True)
+
 
 
 def format_problem(problem: Problem, lang: str) -> str:
@@ -257,8 +291,12 @@ def _echo_problems(problems, lang: str) -> None:
 
 
 def _echo_click_error(error: click.ClickException, lang: str) -> None:
+    if isinstance(error, click.exceptions.NoArgsIsHelpError):
+        click.echo(error.ctx.get_help(), err=True)
+        return
+
     if isinstance(error, click.exceptions.MissingParameter) and error.param is not None:
-        names = "/".join(error.param.opts) if error.param.opts else error.param.name
+        names = error.param.metavar or "/".join(error.param.opts) or error.param.name
         message = _text(lang, "cli.missing_parameter", name=names)
     elif isinstance(error, click.exceptions.NoSuchOption):
         hint = error.possibilities[0] if error.possibilities else ""
@@ -270,7 +308,7 @@ def _echo_click_error(error: click.ClickException, lang: str) -> None:
     if context is not None:
         click.echo(context.get_usage(), err=True)
     click.echo(_text(lang, "cli.error", message=message), err=True)
-    click.echo(_text(lang, "cli.see_help"), err=True)
+    click.echo(_text(lang, "cli.see_help", command=context.command_path if context is not None else "etl"), err=True)
 
 
 if __name__ == "__main__":

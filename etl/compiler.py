@@ -18,6 +18,9 @@ from etl.errors import Problem
 from etl.mapping import EachNode, Expression, Field, ListNode, Literal, Node, ObjectNode
 from etl.yamlfile import YamlDocument
 
+# Quotes an input method types in place of ", which YAML keeps as part of the text.
+_CURLY_QUOTES = ("\u201c", "\u201d", "\u2018", "\u2019", "\uff02")
+
 DIRECTIVE_KEYS = ("expr", "each", "as", "map", "if_missing", "default", "when", "encode")
 IF_MISSING = ("error", "omit", "default")
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -130,10 +133,14 @@ class Compiler:
 
         before = len(self.problems)
         self._text = (where, text)
+        self._check_statements(where, parsed_ast)
         self._check_ast(where, parsed_ast, scope)
         self._text = None
         if len(self.problems) > before:
             return Literal(None, label)
+
+        if text[:1] in _CURLY_QUOTES or text[-1:] in _CURLY_QUOTES:
+            self.problem(where, "rule.curly_quotes", {"text": text}, severity="warning")
 
         try:
             parsed = expressions.parse(self.env, text)
@@ -142,6 +149,13 @@ class Compiler:
             return Literal(None, label)
 
         return Expression(text, parsed.evaluate, label)
+
+    def _check_statements(self, where: tuple, tree: nodes.Template) -> None:
+        """Reject ``{% %}`` statements: a rule value is an expression or text, and loops could run unbounded."""
+        for node in tree.body:
+            if not isinstance(node, nodes.Output):
+                self.problem(where, "rule.statement", {"tag": type(node).__name__.lower()})
+                return
 
     def _check_ast(self, where: tuple, tree: nodes.Template, scope: Scope) -> None:
         # Each unknown name, filter or test is reported once per expression, however often it is used.

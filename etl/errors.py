@@ -103,3 +103,12 @@ class OfferError(EtlError):
         self.offer_id = offer_id
         self.field = field
         self.sku_index = sku_index
+        self.violations: list = []  # schema violations behind validate.failed and extract.record_invalid
+
+    def render(self, lang: str = "zh") -> str:
+        """Render the message, followed by every violation when there are any."""
+        text = super().render(lang)
+        if not self.violations:
+            return text
+        separator = "；" if lang == "zh" else "; "
+        return text + ("：" if lang == "zh" else ": ") + separator.join(item.render(lang) for item in self.violations)

@@ -169,6 +169,9 @@ def _coerce(value: Any, schema: Mapping, offer_id, label: str) -> Any:
     if "integer" in types:
         return _to_int(value, offer_id, label)
 
+    if "string" in types and isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        return str(int(value))  # an id sent as 1031910.0 is the id 1031910
+
     if "string" in types and isinstance(value, (int, Decimal)) and not isinstance(value, bool):
         return str(value)
 
@@ -225,18 +228,12 @@ def _validate_record(record: dict, offer_id) -> None:
     if not errors:
         return
 
-    first = errors[0]
-    label = _path_label(first.absolute_path)
-    details = "; ".join(f"{_path_label(error.absolute_path) or '(record)'}: {error.message}" for error in errors[:5])
-    raise OfferError(
-        "extract.record_invalid",
-        step="extract",
-        offer_id=offer_id,
-        field=label,
-        sku_index=_sku_index(label),
-        count=len(errors),
-        details=details,
-    )
+    from etl.validate import violation_from_schema_error
+
+    label = _path_label(errors[0].absolute_path)
+    error = OfferError("extract.record_invalid", step="extract", offer_id=offer_id, field=label, sku_index=_sku_index(label), count=len(errors))
+    error.violations = [violation_from_schema_error(item) for item in errors]
+    raise error
 
 
 def _path_label(path) -> str:

@@ -16,10 +16,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-# A per-process marker that source strings cannot contain, used to splice Decimal literals
-# into the encoder's output.
-_MARK = "\x00" + uuid.uuid4().hex + ":"
-_MARKED = re.compile('"' + re.escape(json.dumps(_MARK)[1:-1]) + r'([-+0-9.Ee]+)\\u0000"')
+
+def _decimal_marker() -> tuple[str, re.Pattern]:
+    """Make a random marker that stands for a Decimal while the encoder runs, and its pattern.
+
+    Each call of :func:`dumps` makes its own, so source strings cannot contain it.
+    """
+    mark = "\x00" + uuid.uuid4().hex + ":"
+    pattern = re.compile('"' + re.escape(json.dumps(mark)[1:-1]) + r'([-+0-9.Ee]+)\\u0000"')
+    return mark, pattern
 
 
 def loads(text: str | bytes) -> Any:
@@ -27,16 +32,19 @@ def loads(text: str | bytes) -> Any:
     return json.loads(text, parse_float=Decimal)
 
 
-def _encode_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"cannot write {value} as JSON")
-        return _MARK + format(value, "f") + "\x00"
+def _encoder(mark: str):
+    def encode(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            if not value.is_finite():
+                raise ValueError(f"cannot write {value} as JSON")
+            return mark + format(value, "f") + "\x00"
 
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
+        if isinstance(value, (set, frozenset, tuple)):
+            return list(value)
 
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+        raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+    return encode
 
 
 def dumps(value: Any, *, indent: int | None = None, sort_keys: bool = False) -> str:
@@ -46,8 +54,18 @@ def dumps(value: Any, *, indent: int | None = None, sort_keys: bool = False) -> 
     JSON-in-a-string fields.
     """
     separators = (",", ":") if indent is None else (",", ": ")
-    text = json.dumps(value, ensure_ascii=False, indent=indent, separators=separators, sort_keys=sort_keys, default=_encode_default)
-    return _MARKED.sub(lambda match: match.group(1), text)
+    mark, pattern = _decimal_marker()
+    text = json.dumps(value, ensure_ascii=False, indent=indent, separators=separators, sort_keys=sort_keys, default=_encoder(mark))
+    return pattern.sub(lambda match: match.group(1), text)
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
 
 
 def write_atomic(path: str | Path, text: str) -> None:
@@ -58,6 +76,7 @@ def write_atomic(path: str | Path, text: str) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
             stream.write(text)
+        os.chmod(temporary, 0o666 & ~_UMASK)  # mkstemp creates 0600; give the file the usual mode
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -77,9 +77,8 @@ class Expression(Node):
         except UndefinedError as error:
             return Missing(str(error.message or error))
         except DataError as error:
-            params = dict(error.params)
-            sku_index = params.pop("sku_index", context.get("index"))
-            raise OfferError(error.key, step="transform", offer_id=offer_id, field=self.label, sku_index=sku_index, params=params) from None
+            sku_index = error.params.get("sku_index", context.get("index"))
+            raise OfferError(error.key, step="transform", offer_id=offer_id, field=self.label, sku_index=sku_index, params=error.params) from None
         except SecurityError as error:
             raise OfferError("map.sandbox", step="transform", offer_id=offer_id, field=self.label, detail=str(error)) from None
         except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as error:

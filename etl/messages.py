@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import locale
 import os
+from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -48,6 +49,7 @@ def render(key: str, lang: str = DEFAULT_LANGUAGE, /, **params: Any) -> str:
         return f"{key} {params}" if params else key
 
     template = texts.get(lang) or texts.get("en") or key
+    params = {name: _DecimalText(value) if isinstance(value, Decimal) else value for name, value in params.items()}
     params.setdefault("suggestion_text", _did_you_mean(params.get("suggestion"), lang))
     try:
         return template.format(**params)
@@ -71,6 +73,13 @@ def detect_language(explicit: str | None = None) -> str:
 
     current = locale.getlocale()[0] or ""
     return "en" if current.lower().startswith("en") else DEFAULT_LANGUAGE
+
+
+class _DecimalText(str):
+    """A Decimal shown as its digits, also through ``{value!r}`` (not ``Decimal('19.90')``)."""
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 def _did_you_mean(suggestion: Any, lang: str) -> str:

@@ -28,10 +28,11 @@ def offer_entry(result: OfferResult, lang: str) -> dict[str, Any]:
         entry["sku_index"] = error.sku_index
     entry["error_code"] = error.key
     entry["reason"] = error.render(lang)
+    if result.removed_stale_output:
+        entry["removed_stale_output"] = True
 
-    violations = getattr(error, "violations", None)
-    if violations:
-        entry["violations"] = [{"field": item.field, "reason": item.render(lang)} for item in violations]
+    if error.violations:
+        entry["violations"] = [{"field": item.field, "reason": item.render(lang)} for item in error.violations]
     return entry
 
 

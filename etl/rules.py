@@ -96,14 +96,7 @@ class Rule:
 
 
 def _validation_error(violations: list[Violation], offer_id: str) -> OfferError:
-    error = OfferError(
-        "validate.failed",
-        step="validate",
-        offer_id=offer_id,
-        field=violations[0].field,
-        count=len(violations),
-        details="; ".join(violation.render("en") for violation in violations),
-    )
+    error = OfferError("validate.failed", step="validate", offer_id=offer_id, field=violations[0].field, count=len(violations))
     error.violations = violations
     return error
 
@@ -112,18 +105,23 @@ def _validation_error(violations: list[Violation], offer_id: str) -> OfferError:
 
 
 def resolve_rule_path(text: str) -> Path:
-    """Return the rule file for ``text``: a path, or the name of a bundled rule (``douyin``)."""
+    """Return the rule file for ``text``: a path, or a rule name such as ``douyin``.
+
+    A name means ``rules/<name>.yaml`` under the current folder when it exists, so an analyst's
+    edits are used, and the copy bundled with the package otherwise.
+    """
     from etl.paths import data_dir
 
     path = Path(text)
-    if path.is_file():
+    if path.is_file() or len(path.parts) > 1 or path.suffix in (".yaml", ".yml"):
         return path
 
-    bundled = data_dir("rules") / (path.name if path.suffix in (".yaml", ".yml") else f"{path.name}.yaml")
-    if not path.exists() and bundled.is_file() and len(path.parts) <= 2:
-        return bundled
+    local = Path("rules") / f"{text}.yaml"
+    if local.is_file():
+        return local
 
-    return path
+    bundled = data_dir("rules") / f"{text}.yaml"
+    return bundled if bundled.is_file() else path
 
 
 def load_rule(path: str | Path, overrides: Mapping[str, str] | None = None, profile: str | None = None) -> Rule:
@@ -295,6 +293,11 @@ class _RuleLoader:
             self.table_names.append(name)
 
             path = self.folder / spec["path"]
+            if not path.resolve().is_relative_to(self.folder.resolve()):
+                # Rule files come from analysts; a table path must not read arbitrary files.
+                self._problem(where, "rule.table_outside", {"path": spec["path"]})
+                continue
+
             try:
                 if path.suffix.lower() == ".txt":
                     tables[name] = load_word_list(path)

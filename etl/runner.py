@@ -24,6 +24,7 @@ class OfferResult:
     status: str  # "ok" or "failed"
     output: str | None = None
     error: OfferError | None = None
+    removed_stale_output: bool = False  # a payload from an earlier run was deleted because the offer failed now
 
     @property
     def ok(self) -> bool:
@@ -43,10 +44,28 @@ class FileSink:
         except OSError as error:
             raise UsageError("output.cannot_create", path=str(self.folder), detail=error.strerror or str(error)) from None
 
+    def path(self, offer_id: str) -> Path:
+        return self.folder / f"{offer_id}.json"
+
     def write(self, offer_id: str, payload: Any) -> str:
-        path = self.folder / f"{offer_id}.json"
-        jsonio.write_atomic(path, jsonio.dumps(payload, indent=2) + "\n")
+        path = self.path(offer_id)
+        try:
+            jsonio.write_atomic(path, jsonio.dumps(payload, indent=2) + "\n")
+        except OSError as error:
+            raise OfferError("output.write_failed", step="output", offer_id=offer_id, path=str(path), detail=error.strerror or str(error)) from None
         return str(path)
+
+    def discard(self, offer_id: str) -> bool:
+        """Remove the payload an earlier run wrote for an offer that failed now; return whether one existed.
+
+        A stale payload beside a report that says "failed" would be uploaded by anything that
+        takes every ``*.json`` in the folder.
+        """
+        path = self.path(offer_id)
+        if not path.is_file():
+            return False
+        path.unlink()
+        return True
 
 
 @dataclass
@@ -67,11 +86,12 @@ def run_offer(rule: Rule, source: Source, sink: FileSink, offer_id: str) -> Offe
     try:
         raw = source.fetch(offer_id)
         mapped = rule.apply(raw, offer_id)
+        output = sink.write(offer_id, mapped.payload)
     except OfferError as error:
         error.offer_id = error.offer_id or offer_id
-        return OfferResult(offer_id, "failed", error=error)
+        removed = error.step != "output" and sink.discard(offer_id)
+        return OfferResult(offer_id, "failed", error=error, removed_stale_output=removed)
 
-    output = sink.write(offer_id, mapped.payload)
     return OfferResult(offer_id, "ok", output=output)
 
 

@@ -103,7 +103,7 @@ def make_validator(schema: Mapping[str, Any]):
 def validate_payload(payload: Mapping[str, Any], target: Target, validator=None) -> list[Violation]:
     """Return every violation of ``payload`` against ``target`` (empty when valid)."""
     validator = validator or make_validator(target.schema)
-    violations = [_from_schema_error(error) for error in _schema_errors(validator, payload)]
+    violations = [violation_from_schema_error(error) for error in _schema_errors(validator, payload)]
 
     for check in target.checks:
         violations.extend(_run_check(check, payload))
@@ -127,7 +127,7 @@ def _path(parts) -> str:
     return label
 
 
-def _from_schema_error(error: ValidationError) -> Violation:
+def violation_from_schema_error(error: ValidationError) -> Violation:
     field_name = _path(error.absolute_path)
     kind = error.validator
     value = error.validator_value

@@ -108,9 +108,22 @@ def _syntax_problem(path: str, lines: tuple[str, ...], error: yaml.MarkedYAMLErr
     mark = error.problem_mark or error.context_mark
     line = mark.line + 1 if mark else 1
     column = mark.column + 1 if mark else 1
+    if lines and line > len(lines):
+        line, column = len(lines), len(lines[-1]) + 1  # PyYAML reports an unclosed quote past the end
+
     source = lines[line - 1] if 0 < line <= len(lines) else None
     detail = " ".join(part for part in (error.context, error.problem) if part)
-    return Problem(Position(path, line, column, source), "", "yaml.syntax", {"detail": detail})
+    return Problem(Position(path, line, column, source), "", _syntax_key(lines, line), {"detail": detail})
+
+
+def _syntax_key(lines: tuple[str, ...], line: int) -> str:
+    """Pick the syntax message, naming the usual culprits an input method leaves on or before ``line``."""
+    nearby = lines[max(line - 2, 0): line]
+    if any("\uff1a" in text for text in nearby):
+        return "yaml.syntax_fullwidth_colon"
+    if any("\t" in text[: len(text) - len(text.lstrip())] for text in nearby):
+        return "yaml.syntax_tab"
+    return "yaml.syntax"
 
 
 class _Builder:

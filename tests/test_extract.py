@@ -455,6 +455,8 @@ def test_reference_doc_example_next_placeholder(reference_samples):
 
     assert (error.key, error.field, error.sku_index) == ("extract.record_invalid", "skus[0].specs[0].name", 0)
     assert error.params["count"] == 2
-    assert error.params["details"] == (
-        "skus[0].specs[0].name: '' should be non-empty; skus[0].specs[0].value: '' should be non-empty"
-    )
+    assert [(item.field, item.key) for item in error.violations] == [
+        ("skus[0].specs[0].name", "validate.minLength"),
+        ("skus[0].specs[0].value", "validate.minLength"),
+    ]
+    assert error.render("zh").endswith("skus[0].specs[0].name 太短：0 个字符，至少 1 个；skus[0].specs[0].value 太短：0 个字符，至少 1 个")

@@ -592,3 +592,25 @@ def test_error_renders_chinese_by_default():
     error = raises("sku.price_missing", douyin_spec_prices, [row([], None, sku_id="1")])
 
     assert error.render() == "第 0 行 SKU（从 0 计，sku_id '1'）没有价格。请检查规则里价格的取值路径，或为缺价的 SKU 设默认价"
+
+
+def test_douyin_spec_prices_combination_cap():
+    rows = [
+        {"sku_id": str(index), "specs": [{"name": "颜色", "value": f"c{index}"}, {"name": "尺码", "value": f"s{index}"}], "price": 100, "stock": 1, "code": None}
+        for index in range(30)
+    ]
+
+    with pytest.raises(DataError) as caught:
+        douyin_spec_prices(rows, max_rows=600)
+
+    assert caught.value.key == "sku.too_many_combinations"
+    assert caught.value.params == {"count": 900, "rows": 30, "limit": 600}
+
+
+def test_douyin_spec_prices_under_cap():
+    rows = [
+        {"sku_id": str(index), "specs": [{"name": "颜色", "value": f"c{index}"}], "price": 100, "stock": 1, "code": None}
+        for index in range(3)
+    ]
+
+    assert len(douyin_spec_prices(rows, max_rows=3)) == 3

@@ -206,12 +206,17 @@ def test_unsafe_attribute_result_is_offer_error(rules_dir, expression):
     assert error.key == "map.sandbox"
 
 
-@pytest.mark.parametrize("expression", ["{% include '/etc/passwd' %}", "{% import 'macros' as m %}", "{% extends 'base' %}"])
-def test_templates_cannot_load_files(rules_dir, expression):
-    error = probe_error(rules_dir, expression)
+@pytest.mark.parametrize(
+    ("expression", "tag"),
+    [("{% include '/etc/passwd' %}", "include"), ("{% import 'macros' as m %}", "import"), ("{% extends 'base' %}", "extends"),
+     ("{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}", "for")],
+)
+def test_statements_rejected_at_load(rules_dir, expression, tag):
+    with pytest.raises(RuleError) as caught:
+        probe_rule(rules_dir, expression)
 
-    assert error.key == "map.expression_failed"
-    assert error.params["detail"] == "TypeError: no loader for this environment specified"
+    keys = [(problem.key, problem.params.get("tag")) for problem in caught.value.problems]
+    assert ("rule.statement", tag) in keys
 
 
 # --- resource abuse ----------------------------------------------------------------------------

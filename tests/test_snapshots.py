@@ -10,7 +10,7 @@ from etl import jsonio
 from etl.errors import OfferError
 from etl.rules import load_rule
 
-from conftest import RULES, SAMPLE_SHAPES, sample_files
+from conftest import ROOT, RULES, SAMPLE_SHAPES, sample_files
 
 RULE_FILES = sorted(RULES.glob("*.yaml"))
 CASES = [
@@ -34,14 +34,17 @@ def compiled():
 
 
 def outcome(rule, sample: Path) -> str:
-    """The payload as JSON text, or the failure's step, field and English reason."""
+    """The payload as JSON text, or the failure's step, field and English reason.
+
+    Paths in reasons are made relative to the repository, so the snapshots match in any clone.
+    """
     raw = jsonio.loads(sample.read_text(encoding="utf-8"))
     try:
         mapped = rule.apply(raw, sample.stem)
     except OfferError as error:
         return jsonio.dumps(
             {"status": "failed", "step": error.step, "field": error.field, "sku_index": error.sku_index,
-             "error_code": error.key, "reason": error.render("en")},
+             "error_code": error.key, "reason": error.render("en").replace(str(ROOT) + "/", "")},
             indent=2,
         )
     return jsonio.dumps(mapped.payload, indent=2)

@@ -364,7 +364,7 @@ def test_rule_lists_every_violation(rules_dir):
 
 
 def test_rule_wrong_spec_prices_shape(rules_dir):
-    rule = douyin_with(rules_dir, replace=("{{ sku_rows | douyin_spec_prices(vars.default_spec_value) }}", "{{ [1] }}"))
+    rule = douyin_with(rules_dir, replace=("{{ sku_rows | douyin_spec_prices(vars.default_spec_value, target.limits.spec_rows_max) }}", "{{ [1] }}"))
 
     with pytest.raises(OfferError) as caught:
         rule.apply(raw_sample("product.get", "672839104523"))

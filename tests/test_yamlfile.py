@@ -207,7 +207,7 @@ def test_syntax_error_position():
 def test_tab_indentation_is_syntax_error():
     problems = problems_of("inline.yaml", "vars:\n\tmarkup: 1.5\n")
 
-    assert [(p.key, p.position.line, p.position.column) for p in problems] == [("yaml.syntax", 2, 1)]
+    assert [(p.key, p.position.line, p.position.column) for p in problems] == [("yaml.syntax_tab", 2, 1)]
 
 
 def test_merge_key_rejected():
@@ -260,3 +260,16 @@ def test_empty_file_gives_none(tmp_path):
     path.write_text("# only a comment\n", encoding="utf-8")
 
     assert load_yaml(path).data is None
+
+
+def test_fullwidth_colon_named():
+    problems = problems_of("inline.yaml", "target: douyin\nprofile：product.get\nfields: {}\n")
+
+    assert [p.key for p in problems] == ["yaml.syntax_fullwidth_colon"]
+
+
+def test_unclosed_quote_points_inside_file():
+    problems = problems_of("inline.yaml", 'target: "douyin\nfields: {}\n')
+
+    assert [(p.key, p.position.line) for p in problems] == [("yaml.syntax", 2)]
+    assert problems[0].position.source_line == "fields: {}"

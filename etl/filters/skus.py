@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import product
+from math import prod
 from typing import Any
 
 from etl.errors import DataError
@@ -324,7 +325,7 @@ def douyin_specs(rows: Any, default_name: str = "规格", default_value: str = "
     return "^".join(f"{name}|{','.join(values)}" for name, values in dimensions)
 
 
-def douyin_spec_prices(rows: Any, default_value: str = "默认") -> list[dict[str, Any]]:
+def douyin_spec_prices(rows: Any, default_value: str = "默认", max_rows: int | None = None) -> list[dict[str, Any]]:
     """Build Douyin's ``spec_prices`` list, one dict per combination of the dimensions.
 
     Combinations follow the order of the ``specs`` string, with the first dimension changing
@@ -333,7 +334,9 @@ def douyin_spec_prices(rows: Any, default_value: str = "默认") -> list[dict[st
     missing code or sku_id. Douyin needs a dict for every combination, so a combination that
     1688 does not sell gets stock 0 and the highest price of the real rows, which keeps it
     unsellable without advertising a lower price. An offer without specs gives one dict for
-    ``default_value``.
+    ``default_value``. With ``max_rows``, an offer whose combinations outnumber it fails
+    (``sku.too_many_combinations``) before any row is built, because sparse SKUs over long
+    value lists multiply: 60 SKUs with 60 values in each of 3 dimensions make 216,000 rows.
     """
     table = _read_spec_table(rows)
     prices = [_read_price_fen(row, index) for index, row in enumerate(rows)]
@@ -346,8 +349,10 @@ def douyin_spec_prices(rows: Any, default_value: str = "默认") -> list[dict[st
         return [_spec_price((_to_douyin_text(default_value),), prices[0], stocks[0], codes[0], sku_ids[0])]
 
     _check_douyin_collisions(table)
-    # NOTE: the product is not capped here. Sparse rows over long value lists can give far more
-    # combinations than rows, and only the target's SKU-count limit rejects them afterwards.
+    combinations = prod(len(values) for values in table.values)
+    if max_rows is not None and combinations > max_rows:
+        raise DataError("sku.too_many_combinations", count=combinations, rows=len(rows), limit=max_rows)
+
     row_of = {combination: index for index, combination in enumerate(table.combinations)}
     highest_price = max(prices)
     spec_prices = []
