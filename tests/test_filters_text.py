@@ -324,3 +324,11 @@ def test_message_formats(key, lang):
 def test_message_shows_path():
     error = DataError("text.word_list_missing", path="tables/banned.txt")
     assert str(error) == "word list file not found: tables/banned.txt; check the path in the rule file's tables."
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [("T恤 &amp; 短裤", "T恤 & 短裤"), ("商标&#8482;", "商标™"), ("尺寸&lt;10cm", "尺寸<10cm"), ("A&B", "A&B")],
+)
+def test_clean_title_decodes_html_references(title, expected):
+    assert clean_title(title) == expected

@@ -10,6 +10,8 @@ Source titles are data: nothing here evaluates them, so ``{{ 7*7 }}`` stays as w
 
 from __future__ import annotations
 
+import html
+
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -194,6 +196,8 @@ def _remove_banned(text: str, words: tuple[str, ...]) -> str:
 def clean_title(text: str, banned_words: Iterable[str] | None = (), strip_emoji: bool = True) -> str:
     """Clean a product title for Taobao and Douyin, in this order.
 
+    0. HTML character references are decoded (``&amp;`` → ``&``, ``&#8482;`` → ``™``), because
+       some APIs send titles HTML-escaped and the platforms would show the escape literally.
     1. Full-width ASCII forms (U+FF01..U+FF5E) become half-width, and U+3000 becomes a space.
     2. Zero-width characters (U+200B..U+200D, U+2060, U+FEFF, U+180E) and other control and
        format characters are removed. Tabs and line breaks become spaces.
@@ -212,7 +216,7 @@ def clean_title(text: str, banned_words: Iterable[str] | None = (), strip_emoji:
     _require_text(text)
     words = tuple(normalized for _, normalized in _normalize_words(banned_words))
 
-    cleaned = _remove_banned(_normalize(text, strip_emoji), words)
+    cleaned = _remove_banned(_normalize(html.unescape(text), strip_emoji), words)
     return _WHITESPACE_RUN.sub(" ", cleaned).strip()
 
 
