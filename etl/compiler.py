@@ -14,7 +14,7 @@ from typing import Any, Mapping
 from jinja2 import nodes
 
 from etl import expressions
-from etl.errors import Problem
+from etl.errors import Problem, field_label
 from etl.mapping import EachNode, Expression, Field, ListNode, Literal, Node, ObjectNode
 from etl.yamlfile import YamlDocument
 
@@ -52,7 +52,7 @@ class Compiler:
 
     def value(self, where: tuple, raw: Any, scope: Scope) -> Field:
         """Compile one rule value (literal, expression, template, object, list or directive)."""
-        label = _label(where)
+        label = field_label(where)
 
         if isinstance(raw, dict) and ("expr" in raw or "each" in raw):
             return self._directive(where, raw, scope)
@@ -60,7 +60,7 @@ class Compiler:
         return Field(self._node(where, raw, scope), label)
 
     def _node(self, where: tuple, raw: Any, scope: Scope) -> Node:
-        label = _label(where)
+        label = field_label(where)
 
         if isinstance(raw, str):
             return self.expression(where, raw, scope)
@@ -75,7 +75,7 @@ class Compiler:
         return Literal(raw, label)
 
     def _directive(self, where: tuple, raw: dict, scope: Scope) -> Field:
-        label = _label(where)
+        label = field_label(where)
         for key in raw:
             if key not in DIRECTIVE_KEYS:
                 self.unknown(where + (key,), "rule.unknown_directive_key", key, DIRECTIVE_KEYS, at_key=True)
@@ -100,7 +100,7 @@ class Compiler:
         return Field(node, label, if_missing=if_missing, default=raw.get("default"), when=when, encode=encode)
 
     def _each(self, where: tuple, raw: dict, scope: Scope) -> EachNode:
-        label = _label(where)
+        label = field_label(where)
         name = raw.get("as", "item")
         if not isinstance(name, str) or not IDENTIFIER.match(name) or name in scope.schemas:
             self.problem(where + ("as",), "rule.bad_item_name", {"found": name})
@@ -121,7 +121,7 @@ class Compiler:
 
     def expression(self, where: tuple, text: Any, scope: Scope) -> Node:
         """Compile a string value: literal text, a whole ``{{ expr }}`` or a template."""
-        label = _label(where)
+        label = field_label(where)
         if not isinstance(text, str) or not expressions.is_template(text):
             return Literal(text, label)
 
@@ -168,7 +168,7 @@ class Compiler:
             replacement = expressions.REPLACED_FILTERS.get(name)
             if replacement:
                 position = self._position_of_name(where, name) or self.document.position(where)
-                self.problems.append(Problem(position, _label(where), "rule.removed_filter", {"name": name, "replacement": replacement}))
+                self.problems.append(Problem(position, field_label(where), "rule.removed_filter", {"name": name, "replacement": replacement}))
             else:
                 self.unknown(where, "rule.unknown_filter", name, self.env.filters)
 
@@ -234,7 +234,7 @@ class Compiler:
     # -- problems --------------------------------------------------------------------------
 
     def problem(self, where: tuple, key: str, params: dict, severity: str = "error") -> None:
-        self.problems.append(Problem(self.document.position(where), _label(where), key, params, severity))
+        self.problems.append(Problem(self.document.position(where), field_label(where), key, params, severity))
 
     def unknown(self, where: tuple, key: str, name: Any, candidates, at_key: bool = False, **extra) -> None:
         hint = expressions.suggest(name, list(candidates))
@@ -243,7 +243,7 @@ class Compiler:
             position = self.document.position(where, key=True)
         else:
             position = self._position_of_name(where, str(name)) or self.document.position(where)
-        self.problems.append(Problem(position, _label(where), key, params))
+        self.problems.append(Problem(position, field_label(where), key, params))
 
     def _position_of_name(self, where: tuple, name: str):
         """Point at ``name`` inside a one-line expression value, so the caret sits under the misspelling."""
@@ -295,13 +295,3 @@ def _as_expression(text: Any) -> Any:
 def _jinja_source(text: str) -> str:
     body = expressions.split_expression(text)
     return "{{ " + body + " }}" if body is not None else text
-
-
-def _label(where: tuple) -> str:
-    label = ""
-    for part in where:
-        if isinstance(part, int):
-            label += f"[{part}]"
-        else:
-            label = f"{label}.{part}" if label else str(part)
-    return label

@@ -11,6 +11,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+def field_label(parts) -> str:
+    """Write a path of keys and list indices as a field label: ``("skus", 3, "price")`` → ``skus[3].price``."""
+    label = ""
+    for part in parts:
+        if isinstance(part, int):
+            label += f"[{part}]"
+        else:
+            label = f"{label}.{part}" if label else str(part)
+    return label
+
+
 class EtlError(Exception):
     """Base of all errors this package raises on purpose.
 

@@ -25,7 +25,7 @@ import jsonschema
 from jmespath.exceptions import JMESPathError, ParseError
 
 from etl import jmespath_functions
-from etl.errors import DataError, OfferError, Position, Problem, RuleError
+from etl.errors import DataError, OfferError, Position, Problem, RuleError, field_label
 from etl.yamlfile import YamlDocument, load_yaml
 
 PROFILE_KEYS = ("name", "description", "errors", "match", "record")
@@ -230,20 +230,10 @@ def _validate_record(record: dict, offer_id) -> None:
 
     from etl.validate import violation_from_schema_error
 
-    label = _path_label(errors[0].absolute_path)
+    label = field_label(errors[0].absolute_path)
     error = OfferError("extract.record_invalid", step="extract", offer_id=offer_id, field=label, sku_index=_sku_index(label), count=len(errors))
     error.violations = [violation_from_schema_error(item) for item in errors]
     raise error
-
-
-def _path_label(path) -> str:
-    label = ""
-    for part in path:
-        if isinstance(part, int):
-            label += f"[{part}]"
-        else:
-            label = _join(label, str(part))
-    return label
 
 
 # -- loading ---------------------------------------------------------------------------------

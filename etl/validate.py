@@ -21,6 +21,7 @@ from typing import Any, Iterator, Mapping
 import jsonschema
 from jsonschema import ValidationError, validators
 
+from etl.errors import field_label
 from etl.targets import Target
 
 
@@ -120,15 +121,8 @@ def _schema_errors(validator, payload) -> Iterator[ValidationError]:
             yield error
 
 
-def _path(parts) -> str:
-    label = ""
-    for part in parts:
-        label += f"[{part}]" if isinstance(part, int) else (f".{part}" if label else str(part))
-    return label
-
-
 def violation_from_schema_error(error: ValidationError) -> Violation:
-    field_name = _path(error.absolute_path)
+    field_name = field_label(error.absolute_path)
     kind = error.validator
     value = error.validator_value
     params = {"field": field_name or "(payload)", "value": _short(error.instance)}
