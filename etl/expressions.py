@@ -11,7 +11,7 @@ Sandbox limits, and why:
 - ``StrictUndefined``: a name or attribute that does not exist raises instead of becoming an empty
   string. The mapper turns that into a "missing" value, which each field handles explicitly.
 - Only plain data and the filters in :func:`build_filters` are reachable. Built-in filters that
-  work in floats or guess silently (``float``, ``round``, ``format``, ``truncate``) are removed;
+  work in floats or guess silently (``float``, ``round``, ``format``, ``truncate``) are removed, and
   ``int`` is replaced by a strict version that fails instead of returning 0.
 - Source data is passed in as values, never as template text, so a title containing
   ``{{ 7*7 }}`` is only ever a string.

@@ -7,7 +7,7 @@ mapped item by item (SKUs, their specs). Mapping item by item keeps a SKU's pric
 without a price gets null, never a neighbour's price.
 
 After extraction the record is coerced by the offer schema (money text to ``Decimal``, digit text
-to ``int``, numeric ids to text) and validated; every failure names the field and SKU index.
+to ``int``, numeric ids to text) and validated. Every failure names the field and SKU index.
 """
 
 from __future__ import annotations

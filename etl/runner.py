@@ -58,7 +58,7 @@ class FileSink:
     def discard(self, offer_id: str) -> bool:
         """Remove the payload an earlier run wrote for an offer that failed now; return whether one existed.
 
-        A stale payload beside a report that says "failed" would be uploaded by anything that
+        A stale payload beside a report entry marked "failed" would be uploaded by anything that
         takes every ``*.json`` in the folder.
         """
         path = self.path(offer_id)
