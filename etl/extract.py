@@ -88,7 +88,7 @@ class Profile:
         if offer_id is not None and record["offer_id"] != offer_id:
             raise OfferError("extract.id_mismatch", step="extract", offer_id=offer_id, field="offer_id", found=record["offer_id"])
 
-        if record["status"] != "published":
+        if record["status"].strip().lower() != "published":
             raise OfferError("offer.offline", step="extract", offer_id=offer_id, field="status", status=record["status"])
 
         return record

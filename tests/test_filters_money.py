@@ -76,7 +76,7 @@ def test_to_decimal_float_goes_through_repr():
         float("nan"),
         float("inf"),
         "abc",
-        "19.9元",
+        "19.9元元",
         "1e3",
         "1_000",
         "12,34",
@@ -413,7 +413,7 @@ def test_sku_cost_error_names_sku():
 def test_sku_cost_without_sku_or_tiers():
     with pytest.raises(DataError) as caught:
         sku_cost(None, make_offer(price_tiers=[]))
-    assert caught.value.params == {"sku_id": None}
+    assert caught.value.params == {"sku_id": "-"}
 
 
 def test_sku_cost_rejects_empty_price():
@@ -455,3 +455,8 @@ def test_message_formats(key, lang):
 
 def test_message_shows_value():
     assert str(DataError("money.invalid", value="abc")).startswith("invalid price 'abc'")
+
+
+@pytest.mark.parametrize(("text", "expected"), [("12.50元", Decimal("12.50")), ("¥ 8 元", Decimal("8"))])
+def test_to_decimal_trailing_yuan(text, expected):
+    assert to_decimal(text) == expected

@@ -614,3 +614,20 @@ def test_douyin_spec_prices_under_cap():
     ]
 
     assert len(douyin_spec_prices(rows, max_rows=3)) == 3
+
+
+def test_taobao_skus_four_dimensions():
+    rows = [
+        {
+            "sku_id": "1",
+            "specs": [{"name": name, "value": "a"} for name in ("颜色", "尺码", "款式", "材质")],
+            "price": Decimal("10.00"),
+            "stock": 5,
+            "code": None,
+        }
+    ]
+
+    result = taobao_skus(rows)
+
+    assert result["sku_properties"] == "-1:-1;-2:-2;-3:-3;-4:-4"
+    assert result["sku_quantities"] == "5"

@@ -46,12 +46,15 @@ _ENDING = re.compile(r"(?P<integer>[0-9]*)(?:\.(?P<fraction>[0-9]{1,2}))?")
 def _parse_text(text: str) -> Decimal | None:
     """Parse a price written as text, or return None when it is not a plain decimal number.
 
-    Accepted: surrounding whitespace, one leading ¥ or ￥, thousands commas in groups of three,
-    an optional sign. Rejected: exponents, underscores, non-ASCII digits, "NaN", "Infinity".
+    Accepted: surrounding whitespace, one leading ¥ or ￥, one trailing 元, thousands commas in
+    groups of three, an optional sign. Rejected: exponents, underscores, non-ASCII digits, "NaN",
+    "Infinity".
     """
     stripped = text.strip()
     if stripped.startswith(_CURRENCY_SIGNS):
         stripped = stripped[1:].lstrip()
+    if stripped.endswith("元"):
+        stripped = stripped[:-1].rstrip()
 
     if "," in stripped:
         if not _GROUPED_NUMBER.fullmatch(stripped):
@@ -298,7 +301,7 @@ def sku_cost(sku: Mapping[str, Any] | None, offer: Mapping[str, Any]) -> Decimal
         return tier_price(offer["price_tiers"], offer.get("min_order_quantity"))
 
     sku_id = sku.get("sku_id") if sku is not None else None
-    raise DataError("money.no_cost", sku_id=sku_id)
+    raise DataError("money.no_cost", sku_id=sku_id or "-")
 
 
 def format_yuan(value: Any) -> str:

@@ -109,20 +109,20 @@ def _read_row_specs(row: Mapping, index: int) -> tuple[tuple[str, ...], tuple[st
 
 
 def _check_dimension_names(
-    names: tuple[str, ...], expected: tuple[str, ...] | None, row: Mapping, index: int
+    names: tuple[str, ...], expected: tuple[str, ...] | None, row: Mapping, index: int, max_dimensions: int | None
 ) -> None:
     """Check row 0 (``expected`` is None) against the dimension limit and later rows against row 0's names."""
     sku_id = row.get("sku_id")
 
     if expected is None:
-        if len(names) > MAX_DIMENSIONS:
+        if max_dimensions is not None and len(names) > max_dimensions:
             raise DataError(
                 "sku.too_many_dimensions",
                 sku_index=index,
                 sku_id=sku_id,
                 count=len(names),
                 names=list(names),
-                limit=MAX_DIMENSIONS,
+                limit=max_dimensions,
             )
         return
 
@@ -136,11 +136,11 @@ def _check_dimension_names(
         )
 
 
-def _read_spec_table(rows: Any) -> _SpecTable:
+def _read_spec_table(rows: Any, max_dimensions: int | None = MAX_DIMENSIONS) -> _SpecTable:
     """Check the spec part of every row and collect the dimensions.
 
-    All rows must have the same spec names in the same order, at most 3 of them, and no two rows
-    the same combination of values. Rows without specs mean an offer without SKUs, which must
+    All rows must have the same spec names in the same order, at most ``max_dimensions`` of them
+    (Douyin allows 3, Taobao sets no such limit), and no two rows the same combination of values. Rows without specs mean an offer without SKUs, which must
     have exactly one row.
     """
     _check_row_list(rows)
@@ -152,7 +152,7 @@ def _read_spec_table(rows: Any) -> _SpecTable:
 
     for index, row in enumerate(rows):
         names, combination = _read_row_specs(row, index)
-        _check_dimension_names(names, expected, row, index)
+        _check_dimension_names(names, expected, row, index, max_dimensions)
 
         if expected is None:
             expected = names
@@ -549,7 +549,7 @@ def taobao_skus(rows: Any, aliases: Mapping | None = None) -> dict[str, str]:
     Taobao items without SKUs send no ``sku_*`` fields, so an offer without specs gives five
     empty strings and the rule omits the fields. Its row is still checked.
     """
-    table = _read_spec_table(rows)
+    table = _read_spec_table(rows, max_dimensions=None)
     prices = [_read_price_yuan(row, index) for index, row in enumerate(rows)]
     stocks = [_read_stock(row, index) for index, row in enumerate(rows)]
     outer_ids = [_read_taobao_outer_id(row, index) for index, row in enumerate(rows)]
