@@ -85,6 +85,8 @@ def build_filters() -> dict[str, Callable]:
         "fen_to_yuan": money.fen_to_yuan,
         "round_fen": money.round_fen,
         "retail": money.retail,
+        "retail_price": money.retail_price,
+        "markup_for_cost": money.markup_for_cost,
         "price_ending": money.price_ending,
         "tier_price": money.tier_price,
         "sku_cost": money.sku_cost,

@@ -429,6 +429,9 @@ def _parse_override(name: str, text: str, declared: Any) -> Any:
     if declared is None and text.strip().lower() in ("", "null", "none"):
         return None
 
+    if declared is None and text.strip()[:1] in ("[", "{"):
+        declared = []  # a list or mapping for a var declared null, such as cost_ranges
+
     if isinstance(declared, (list, dict)):
         try:
             return yaml.safe_load(text)

@@ -4,6 +4,8 @@ import pytest
 
 from etl.errors import DataError
 from etl.filters.money import (
+    markup_for_cost,
+    retail_price,
     fen_to_yuan,
     format_yuan,
     price_ending,
@@ -440,6 +442,7 @@ MESSAGE_PARAMS = {
     "money.tier_invalid": {"tier": {"price": 1}},
     "money.quantity_invalid": {"value": -1},
     "money.no_cost": {"sku_id": "4471"},
+    "money.ranges_invalid": {"index": 0, "value": "["},
 }
 
 
@@ -460,3 +463,38 @@ def test_message_shows_value():
 @pytest.mark.parametrize(("text", "expected"), [("12.50元", Decimal("12.50")), ("¥ 8 元", Decimal("8"))])
 def test_to_decimal_trailing_yuan(text, expected):
     assert to_decimal(text) == expected
+
+
+COST_RANGES = [{"up_to": 10, "markup": 2}, {"up_to": 50, "markup": 1.6}, {"markup": "1.3"}]
+
+
+@pytest.mark.parametrize(
+    ("cost", "expected"),
+    [("5", Decimal("2")), ("10", Decimal("2")), ("10.01", Decimal("1.6")), ("50", Decimal("1.6")), ("80", Decimal("1.3"))],
+)
+def test_markup_for_cost_ranges(cost, expected):
+    assert markup_for_cost(cost, COST_RANGES, 9) == expected
+
+
+def test_markup_for_cost_without_ranges():
+    assert markup_for_cost("5", None, "1.5") == Decimal("1.5")
+
+
+@pytest.mark.parametrize("ranges", [["x"], [{"up_to": 10}], "[", [{"up_to": "abc", "markup": 2}]])
+def test_markup_for_cost_bad_ranges(ranges):
+    with pytest.raises(DataError) as caught:
+        markup_for_cost("5", ranges, 1)
+
+    assert caught.value.key in ("money.ranges_invalid", "money.invalid")
+
+
+@pytest.mark.parametrize(
+    ("cost", "expected"),
+    [("19.9", Decimal("19.90")), ("0.29", Decimal("0.29")), ("17.08", Decimal("17.08"))],
+)
+def test_retail_price_defaults_equal_cost(cost, expected):
+    assert retail_price(cost) == expected
+
+
+def test_retail_price_all_options():
+    assert retail_price("23.41", "1.5", "0", COST_RANGES, ".9") == Decimal("37.90")

@@ -182,6 +182,39 @@ def retail(cost: Any, markup: Any = 1, add: Any = 0) -> Decimal:
     return price.copy_abs() if price.is_zero() else price
 
 
+def markup_for_cost(cost: Any, ranges: Any, default: Any = 1) -> Decimal:
+    """Pick the markup for a cost from analyst-defined cost ranges, or ``default`` outside them.
+
+    ``ranges`` is a list such as ``[{"up_to": 10, "markup": 2}, {"up_to": 50, "markup": 1.6}]``,
+    read in order: the first range whose ``up_to`` (yuan, inclusive) is at least the cost wins, and
+    a range without ``up_to`` matches every cost. ``None`` or an empty list gives ``default``.
+    Raises ``money.ranges_invalid`` for a range that is not such a mapping.
+    """
+    base = to_decimal(cost)
+    for index, item in enumerate(ranges or []):
+        if not isinstance(item, Mapping) or "markup" not in item:
+            raise DataError("money.ranges_invalid", index=index, value=item)
+
+        limit = item.get("up_to")
+        if limit is None or base <= to_decimal(limit):
+            return _parse_markup(item["markup"])
+
+    return _parse_markup(default)
+
+
+def retail_price(cost: Any, markup: Any = 1, add: Any = 0, cost_ranges: Any = None, ending: Any = None) -> Decimal:
+    """Compute a retail price with every pricing option a rule can switch on, in yuan.
+
+    The markup comes from ``cost_ranges`` when given (see :func:`markup_for_cost`), else
+    ``markup``. Then ``cost * markup + add`` is rounded half up to the fen (:func:`retail`), and
+    rounded up to the price ``ending`` when one is given (:func:`price_ending`). With the options
+    left at ``None``, ``markup=1`` and ``add=0`` the result equals the cost.
+    """
+    factor = markup_for_cost(cost, cost_ranges, markup)
+    price = retail(cost, factor, add)
+    return price if ending is None else price_ending(price, ending)
+
+
 def _parse_ending(ending: Any) -> tuple[Decimal, int]:
     """Return the ending's value and the number of integer places it fixes."""
     if not isinstance(ending, str):
