@@ -60,6 +60,7 @@ class ErrorMarker:
     when: Any
     code: Any
     message: Any
+    kind: str = "business"  # "offline" reports the offer as offline instead of as an API error
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,8 @@ class Profile:
 
             code = jmespath_functions.search(marker.code, raw, raw)
             message = jmespath_functions.search(marker.message, raw, raw)
+            if marker.kind == "offline":
+                raise OfferError("offer.offline_source", step="source", offer_id=offer_id, code=code, message=message or "")
             raise OfferError("source.business_error", step="source", offer_id=offer_id, code=code, message=message or "")
 
     def _check_shape(self, raw: dict, offer_id: str | None) -> None:
@@ -316,10 +319,15 @@ class _ProfileCompiler:
             self._problem(where, "profile.error_marker", {})
             return ErrorMarker(None, None, None)
 
+        kind = item.get("kind", "business")
+        if kind not in ("business", "offline"):
+            self._problem(where + ("kind",), "profile.error_kind", {"found": kind})
+
         return ErrorMarker(
             when=self._path(where + ("when",), item["when"]),
             code=self._path(where + ("code",), item.get("code", "`null`")),
             message=self._path(where + ("message",), item.get("message", "`null`")),
+            kind=kind,
         )
 
     def _record(self, where: tuple, spec: Any, schema: Mapping) -> tuple[FieldExtractor, ...]:

@@ -49,7 +49,7 @@ def render(key: str, lang: str = DEFAULT_LANGUAGE, /, **params: Any) -> str:
         return f"{key} {params}" if params else key
 
     template = texts.get(lang) or texts.get("en") or key
-    params = {name: _DecimalText(value) if isinstance(value, Decimal) else value for name, value in params.items()}
+    params = {name: _shown(value, lang) for name, value in params.items()}
     params.setdefault("suggestion_text", _did_you_mean(params.get("suggestion"), lang))
     try:
         return template.format(**params)
@@ -73,6 +73,15 @@ def detect_language(explicit: str | None = None) -> str:
 
     current = locale.getlocale()[0] or ""
     return "en" if current.lower().startswith("en") else DEFAULT_LANGUAGE
+
+
+def _shown(value: Any, lang: str) -> Any:
+    """Prepare a parameter for display: a ``{"zh": ..., "en": ...}`` text picks ``lang``."""
+    if isinstance(value, Decimal):
+        return _DecimalText(value)
+    if isinstance(value, dict) and value and set(value) <= set(LANGUAGES):
+        return value.get(lang) or value.get("en") or ""
+    return value
 
 
 class _DecimalText(str):

@@ -23,11 +23,11 @@ SHAPES = ("product.get", "item_get")
 FAILING = {
     "655718290347": {
         "product.get": ("offer.offline", "extract", "status"),
-        "item_get": ("source.business_error", "source", None),
+        "item_get": ("offer.offline_source", "source", None),
     },
     "681124097753": {
         "product.get": ("offer.offline", "extract", "status"),
-        "item_get": ("source.business_error", "source", None),
+        "item_get": ("offer.offline_source", "source", None),
     },
     "703386614920": {
         "product.get": ("source.business_error", "source", None),
@@ -134,10 +134,17 @@ def test_business_error_params(shape, offer_id, code, message):
 
 
 def test_business_error_text():
+    error = extract_error("item_get", raw_sample("item_get", "703386614920"))
+
+    assert error.render("zh") == "1688 接口返回业务错误 4004：获取商品数据失败：该商品暂不支持接口查询"
+    assert error.render("en") == "the 1688 API returned business error 4004: 获取商品数据失败：该商品暂不支持接口查询"
+
+
+def test_reseller_offline_text():
     error = extract_error("item_get", raw_sample("item_get", "655718290347"))
 
-    assert error.render("zh") == "1688 接口返回业务错误 2000：商品已下架"
-    assert error.render("en") == "the 1688 API returned business error 2000: 商品已下架"
+    assert error.key == "offer.offline_source"
+    assert error.render("zh") == "商品已下架或已删除（接口返回 2000：商品已下架），跳过"
 
 
 @pytest.mark.parametrize("offer_id", sorted({path.stem for _, path in OK_CASES}))

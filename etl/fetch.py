@@ -1,0 +1,403 @@
+"""Fetch raw offers from a 1688 API: signed, rate-limited, retried, optionally cached.
+
+A source definition (``rules/sources/<name>.yaml``) describes one API as data: gateway, path,
+signing scheme, id parameter, where error codes sit, which codes are transient, the rate limit
+and advice per permanent error. :class:`HttpSource` turns it into ``fetch(offer_id)``:
+
+- every request waits for a token from one bucket per source, so no second has more requests
+  than the rate allows;
+- timeouts, connection errors, HTTP 5xx and 429 and the definition's transient codes are
+  retried with exponential backoff and jitter, honouring ``Retry-After``;
+- signature, permission and parameter errors fail the offer at once, with the definition's
+  advice;
+- secrets never leave this module unredacted.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import logging
+import os
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import jmespath
+import requests
+from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt
+
+from etl import jsonio
+from etl.errors import OfferError, UsageError
+from etl.paths import data_dir
+from etl.ratelimit import TokenBucket
+from etl.redact import Redactor
+from etl.signing import SCHEMES, Credentials
+from etl.yamlfile import load_yaml
+
+log = logging.getLogger("etl.fetch")
+
+SOURCE_KEYS = ("name", "description", "profile", "scheme", "gateway", "path", "params", "id_param", "rate_limit",
+               "timeout", "retries", "error_code", "error_message", "success_codes", "transient_codes", "advice")
+
+ENV_APP_KEY = "ETL_1688_APP_KEY"
+ENV_APP_SECRET = "ETL_1688_APP_SECRET"
+ENV_ACCESS_TOKEN = "ETL_1688_ACCESS_TOKEN"
+ENV_GATEWAY = "ETL_1688_GATEWAY"
+ENV_CREDENTIALS_FILE = "ETL_CREDENTIALS_FILE"
+DEFAULT_CREDENTIALS_FILE = Path.home() / ".config" / "etl" / "credentials.yaml"
+
+
+# -- source definitions ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceDefinition:
+    """One 1688 API described as data."""
+
+    name: str
+    path: str
+    profile: str
+    scheme: str
+    gateway: str
+    url_path: str
+    params: Mapping[str, str]
+    id_param: str
+    rate_limit: float
+    timeout: float
+    retries: int
+    error_code: Any
+    error_message: Any
+    success_codes: tuple[str, ...]
+    transient_codes: tuple[str, ...]
+    advice: Mapping[str, Mapping[str, str]]
+
+    def is_transient(self, code: str) -> bool:
+        return any(fnmatch.fnmatchcase(code, pattern) for pattern in self.transient_codes)
+
+    def advice_for(self, code: str) -> Mapping[str, str] | None:
+        for pattern, texts in self.advice.items():
+            if fnmatch.fnmatchcase(code, pattern):
+                return texts
+        return None
+
+
+def source_folders(near: Path | None = None) -> list[Path]:
+    folders = [near / "sources"] if near is not None else []
+    folders.append(data_dir("rules") / "sources")
+    return [folder for folder in folders if folder.is_dir()]
+
+
+def available_sources(near: Path | None = None) -> list[str]:
+    names = set()
+    for folder in source_folders(near):
+        names.update(path.stem for path in folder.glob("*.yaml"))
+    return sorted(names)
+
+
+def find_source(name: str | None, profile: str, near: Path | None = None) -> SourceDefinition:
+    """Load the source named ``name``, or the first one whose profile is ``profile``; raise UsageError."""
+    candidates = []
+    for folder in source_folders(near):
+        candidates.extend(sorted(folder.glob("*.yaml")))
+
+    if name is not None:
+        for path in candidates:
+            if path.stem == name:
+                return load_source(path)
+        from etl.expressions import suggest
+
+        known = available_sources(near)
+        raise UsageError("fetch.unknown_source", name=name, suggestion=suggest(name, known) or "", allowed=", ".join(known))
+
+    for path in candidates:
+        definition = load_source(path)
+        if definition.profile == profile:
+            return definition
+    raise UsageError("fetch.no_source_for_profile", profile=profile, allowed=", ".join(available_sources(near)))
+
+
+def load_source(path: str | Path) -> SourceDefinition:
+    """Load a source definition; a missing or invalid field is a :class:`UsageError` naming the file."""
+    document = load_yaml(path)
+    data = document.data if isinstance(document.data, dict) else {}
+    unknown = [key for key in data if key not in SOURCE_KEYS]
+    missing = [key for key in ("name", "profile", "scheme", "gateway", "path", "id_param") if key not in data]
+    if unknown or missing or data.get("scheme") not in SCHEMES:
+        raise UsageError("fetch.bad_source", path=str(path), unknown=", ".join(map(str, unknown)) or "-",
+                         missing=", ".join(missing) or "-", schemes=", ".join(SCHEMES))
+
+    return SourceDefinition(
+        name=str(data["name"]),
+        path=str(path),
+        profile=str(data["profile"]),
+        scheme=str(data["scheme"]),
+        gateway=str(data["gateway"]),
+        url_path=str(data["path"]),
+        params={str(key): str(value) for key, value in (data.get("params") or {}).items()},
+        id_param=str(data["id_param"]),
+        rate_limit=float(data.get("rate_limit", 1)),
+        timeout=float(data.get("timeout", 20)),
+        retries=int(data.get("retries", 5)),
+        error_code=jmespath.compile(str(data.get("error_code", "error_code"))),
+        error_message=jmespath.compile(str(data.get("error_message", "error_message"))),
+        success_codes=tuple(str(code) for code in data.get("success_codes") or ()),
+        transient_codes=tuple(str(code) for code in data.get("transient_codes") or ()),
+        advice={str(code): dict(texts) for code, texts in (data.get("advice") or {}).items()},
+    )
+
+
+# -- credentials ------------------------------------------------------------------------------
+
+
+def load_credentials(file: str | Path | None = None) -> Credentials | None:
+    """Read 1688 credentials from the environment, else from a credentials file outside the repository.
+
+    The file (``--credentials``, ``ETL_CREDENTIALS_FILE`` or ``~/.config/etl/credentials.yaml``)
+    holds ``1688: {app_key: ..., app_secret: ..., access_token: ...}``. Returns ``None`` when
+    neither gives a key and secret.
+    """
+    key, secret = os.environ.get(ENV_APP_KEY), os.environ.get(ENV_APP_SECRET)
+    if key and secret:
+        return Credentials(key, secret, os.environ.get(ENV_ACCESS_TOKEN) or None)
+
+    explicit = file or os.environ.get(ENV_CREDENTIALS_FILE)
+    path = Path(explicit) if explicit else DEFAULT_CREDENTIALS_FILE
+    if not path.is_file():
+        if explicit:
+            raise UsageError("fetch.credentials_file_missing", path=str(path))
+        return None
+
+    if _inside_repository(path):
+        raise UsageError("fetch.credentials_in_repository", path=str(path))
+
+    document = load_yaml(path)
+    section = (document.data or {}).get("1688") if isinstance(document.data, dict) else None
+    if not isinstance(section, dict) or not section.get("app_key") or not section.get("app_secret"):
+        raise UsageError("fetch.credentials_file_invalid", path=str(path))
+    return Credentials(str(section["app_key"]), str(section["app_secret"]), str(section.get("access_token") or "") or None)
+
+
+def _inside_repository(path: Path) -> bool:
+    """A credentials file inside a git work tree could be committed by accident."""
+    for folder in path.resolve().parents:
+        if (folder / ".git").exists():
+            return True
+    return False
+
+
+# -- fetching ---------------------------------------------------------------------------------
+
+
+class _Transient(Exception):
+    """A failure worth retrying; ``retry_after`` is the server's requested pause in seconds."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+@dataclass
+class FetchStats:
+    """Counters the progress display reads; updated from worker threads."""
+
+    requests: int = 0
+    retries: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, requests_made: int = 0, retries: int = 0) -> None:
+        with self.lock:
+            self.requests += requests_made
+            self.retries += retries
+
+
+class HttpSource:
+    """Fetch raw responses for offer ids from one API; thread-safe."""
+
+    def __init__(self, definition: SourceDefinition, credentials: Credentials, *, gateway: str | None = None,
+                 rate: float | None = None, timeout: float | None = None, retries: int | None = None,
+                 backoff: float = 0.5, max_backoff: float = 30.0, session: requests.Session | None = None) -> None:
+        self.definition = definition
+        self.credentials = credentials
+        self.gateway = (gateway or os.environ.get(ENV_GATEWAY) or definition.gateway).rstrip("/")
+        self.bucket = TokenBucket(rate or definition.rate_limit)
+        self.timeout = timeout or definition.timeout
+        self.attempts = 1 + (definition.retries if retries is None else retries)
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.redactor = Redactor(credentials.secrets())
+        self.stats = FetchStats()
+        self._local = threading.local()
+        self._session = session
+
+    def fetch(self, offer_id: str) -> Any:
+        """Return the parsed response for ``offer_id``; raise :class:`OfferError` (step ``source``)."""
+        return jsonio.loads(self.fetch_bytes(offer_id))
+
+    def fetch_bytes(self, offer_id: str) -> bytes:
+        """Return the raw response body for ``offer_id`` exactly as received."""
+        retrying = Retrying(
+            stop=stop_after_attempt(self.attempts),
+            wait=self._wait,
+            retry=retry_if_exception_type(_Transient),
+            before_sleep=lambda state: self._note_retry(offer_id, state),
+            reraise=False,
+        )
+        try:
+            return retrying(self._attempt, offer_id)
+        except RetryError as error:
+            last = error.last_attempt.exception()
+            reason = last.reason if isinstance(last, _Transient) else str(last)
+            raise OfferError("source.retries_exhausted", step="source", offer_id=offer_id,
+                             attempts=self.attempts, reason=self.redactor.text(reason)) from None
+
+    def _attempt(self, offer_id: str) -> bytes:
+        self.bucket.acquire()
+        request = self._sign(offer_id)
+        started = time.monotonic()
+        self.stats.add(requests_made=1)
+
+        try:
+            response = self._http().request(request.method, request.url, params=request.params or None,
+                                            data=request.data or None, timeout=self.timeout)
+        except requests.Timeout:
+            raise _Transient(f"timed out after {self.timeout:g} s") from None
+        except requests.ConnectionError as error:
+            raise _Transient(f"connection failed: {type(error).__name__}") from None
+        except requests.RequestException as error:
+            raise OfferError("source.request_failed", step="source", offer_id=offer_id,
+                             detail=self.redactor.text(str(error))) from None
+
+        log.debug("%s %s -> %s in %.0f ms", request.method, self.redactor.text(response.url), response.status_code,
+                  (time.monotonic() - started) * 1000)
+        return self._check(offer_id, response)
+
+    def _check(self, offer_id: str, response: requests.Response) -> bytes:
+        body = response.content
+        parsed = _parse(body)
+        code, message = self._error_of(parsed)
+        retry_after = _retry_after(response.headers.get("Retry-After"))
+
+        if code is not None and self.definition.is_transient(code):
+            self.bucket.hold_off(retry_after or 1 / self.bucket.rate)
+            raise _Transient(f"rate limited ({code})", retry_after)
+
+        if response.status_code >= 500 or response.status_code == 429:
+            if retry_after:
+                self.bucket.hold_off(retry_after)
+            raise _Transient(f"HTTP {response.status_code}", retry_after)
+
+        if response.status_code >= 400 or (code is not None and self.definition.advice_for(code) is not None):
+            self._fail_permanently(offer_id, response.status_code, code, message)
+
+        if parsed is None:
+            raise _Transient("the response is not valid JSON")
+
+        return body
+
+    def _fail_permanently(self, offer_id: str, status: int, code: str | None, message: str | None) -> None:
+        advice = self.definition.advice_for(code) if code else None
+        raise OfferError(
+            "source.api_error",
+            step="source",
+            offer_id=offer_id,
+            status=status,
+            code=code or "-",
+            message=self.redactor.text(message or ""),
+            advice=dict(advice) if advice else {"zh": "请检查接口定义和请求参数", "en": "check the source definition and the request parameters"},
+        )
+
+    def _error_of(self, parsed: Any) -> tuple[str | None, str | None]:
+        if not isinstance(parsed, dict):
+            return None, None
+
+        code = self.definition.error_code.search(parsed)
+        if code in (None, "", False) or str(code) in self.definition.success_codes:
+            return None, None
+
+        message = self.definition.error_message.search(parsed)
+        return str(code), None if message is None else str(message)
+
+    def _sign(self, offer_id: str):
+        definition = self.definition
+        params = dict(definition.params)
+        params[definition.id_param] = offer_id
+        path = definition.url_path.format(app_key=self.credentials.app_key)
+        return SCHEMES[definition.scheme](self.gateway, path, params, self.credentials)
+
+    def _wait(self, state) -> float:
+        """Exponential backoff with full jitter, never shorter than a server's Retry-After."""
+        error = state.outcome.exception()
+        ceiling = min(self.max_backoff, self.backoff * 2 ** (state.attempt_number - 1))
+        delay = random.uniform(0, ceiling)
+        if isinstance(error, _Transient) and error.retry_after:
+            delay = max(delay, error.retry_after)
+        return delay
+
+    def _note_retry(self, offer_id: str, state) -> None:
+        self.stats.add(retries=1)
+        error = state.outcome.exception()
+        log.info("retrying offer %s after attempt %d: %s", offer_id, state.attempt_number,
+                 self.redactor.text(getattr(error, "reason", str(error))))
+
+    def _http(self) -> requests.Session:
+        if self._session is not None:
+            return self._session
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.trust_env = False  # proxies from the environment must not see signed requests by surprise
+            self._local.session = session
+        return session
+
+
+def _parse(body: bytes) -> Any:
+    try:
+        return jsonio.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if seconds > 0 else None
+
+
+# -- cache ------------------------------------------------------------------------------------
+
+
+class CachedSource:
+    """Serve ``DIR/<offer_id>.json`` when younger than ``max_age`` seconds, else fetch and save it."""
+
+    def __init__(self, source: HttpSource, folder: str | Path, max_age: float) -> None:
+        self.source = source
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.max_age = max_age
+        self.hits = 0
+
+    def fetch(self, offer_id: str) -> Any:
+        path = self.folder / f"{offer_id}.json"
+        if path.is_file() and time.time() - path.stat().st_mtime <= self.max_age:
+            self.hits += 1
+            return jsonio.loads(path.read_bytes().decode("utf-8-sig"))
+
+        body = self.source.fetch_bytes(offer_id)
+        save_raw(path, body)
+        return jsonio.loads(body.decode("utf-8-sig"))
+
+
+def save_raw(path: Path, body: bytes) -> None:
+    """Write a response body byte for byte, atomically, so ``--source`` replays exactly what arrived."""
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_bytes(body)
+    os.replace(temporary, path)
