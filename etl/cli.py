@@ -17,6 +17,7 @@ import click
 from etl import __version__
 from etl.errors import EtlError, Problem, RuleError, UsageError
 from etl.messages import detect_language, render
+from etl.progress import Progress
 
 EXIT_OK = 0
 EXIT_SOME_FAILED = 1
@@ -112,6 +113,19 @@ def build_cli(lang: str) -> click.Group:
                                 is_eager=True, help=_text(lang, "cli.option.lang"))(function)
         return click.help_option("-h", "--help", help=_text(lang, "cli.option.help"))(function)
 
+    def network_options(function):
+        options = [
+            click.option("--api", metavar="NAME", help=_text(lang, "cli.option.api")),
+            click.option("--credentials", metavar="FILE", help=_text(lang, "cli.option.credentials")),
+            click.option("--rate", type=float, metavar="N", help=_text(lang, "cli.option.rate")),
+            click.option("--retries", type=int, metavar="N", help=_text(lang, "cli.option.retries")),
+            click.option("--workers", type=int, default=4, metavar="N", help=_text(lang, "cli.option.workers")),
+            click.option("--verbose", "-v", is_flag=True, help=_text(lang, "cli.option.verbose")),
+        ]
+        for option in reversed(options):
+            function = option(function)
+        return function
+
     @click.group(cls=group_class, help=_text(lang, "cli.help.main"), context_settings=settings, add_help_option=False)
     @click.version_option(__version__, prog_name="etl", help=_text(lang, "cli.option.version"))
     @common_options
@@ -125,9 +139,20 @@ def build_cli(lang: str) -> click.Group:
     @click.option("--profile", metavar="NAME", help=_text(lang, "cli.option.profile"))
     @click.option("--out", "out_dir", default="out", metavar="DIR", help=_text(lang, "cli.option.out"))
     @click.option("--set", "overrides", multiple=True, metavar="NAME=VALUE", help=_text(lang, "cli.option.set"))
+    @network_options
+    @click.option("--cache", "cache_dir", metavar="DIR", help=_text(lang, "cli.option.cache"))
+    @click.option("--max-age", "max_age", type=float, default=24.0, metavar="HOURS", help=_text(lang, "cli.option.max_age"))
     @common_options
-    def run_command(rule, ids_path, source_dir, profile, out_dir, overrides) -> int:
-        return _run(lang, rule, ids_path, source_dir, profile, out_dir, overrides)
+    def run_command(**options) -> int:
+        return _run(lang, options)
+
+    @cli.command("fetch", cls=command_class, help=_text(lang, "cli.help.fetch"), add_help_option=False)
+    @click.option("--ids", "ids_path", metavar="FILE", help=_text(lang, "cli.option.ids"))
+    @click.option("--out", "out_dir", metavar="DIR", help=_text(lang, "cli.option.fetch_out"))
+    @network_options
+    @common_options
+    def fetch_command(**options) -> int:
+        return _fetch(lang, options)
 
     @cli.command("check", cls=command_class, help=_text(lang, "cli.help.check"), add_help_option=False)
     @click.argument("rules", nargs=-1, required=True, metavar="RULE...")
@@ -149,44 +174,136 @@ def build_cli(lang: str) -> click.Group:
 # -- commands -------------------------------------------------------------------------------
 
 
-def _run(lang, rule_text, ids_path, source_dir, profile, out_dir, overrides) -> int:
+def _run(lang, options: dict) -> int:
     from etl.ids import read_ids
     from etl.report import build_report, write_report
     from etl.rules import load_rule, resolve_rule_path
     from etl.runner import FileSink, run_batch
-    from etl.sources import ReplaySource
 
-    if ids_path is None:
+    if options["ids_path"] is None:
         raise UsageError("cli.missing_parameter", name="--ids")
 
     started = datetime.now(timezone.utc)
-    rule = load_rule(resolve_rule_path(rule_text), _parse_overrides(overrides), profile)
+    rule_path = resolve_rule_path(options["rule"])
+    rule = load_rule(rule_path, _parse_overrides(options["overrides"]), options["profile"])
     _echo_problems(rule.warnings, lang)
 
-    ids = read_ids(ids_path)
+    ids = _read_ids(lang, options["ids_path"])
+    source, workers, stats = _open_source(rule, Path(rule_path).parent, options)
+    sink = FileSink(options["out_dir"])
+    click.echo(_text(lang, "cli.run_start", count=len(ids.ids), rule=rule.path, target=rule.target.label.get(lang, rule.target.name), profile=rule.profile.name), err=True)
+
+    progress = Progress(lang, len(ids.ids), _describe_failure, retries=lambda: stats.retries if stats else 0)
+    batch = run_batch(rule, ids.ids, source, sink, on_result=progress, workers=workers)
+    progress.finish()
+    report = build_report(rule, ids, batch, started, lang)
+    report_path = write_report(options["out_dir"], report)
+
+    click.echo(_text(lang, "cli.run_done", total=len(batch.results), ok=batch.ok, failed=batch.failed, out=options["out_dir"], report=str(report_path)))
+    return EXIT_SOME_FAILED if batch.failed or ids.problems else EXIT_OK
+
+
+def _read_ids(lang: str, path: str):
+    from etl.ids import read_ids
+
+    ids = read_ids(path)
     for line in ids.problems:
         click.echo(_text(lang, "cli.ids_problem", message=render(line.key, lang, **line.params)), err=True)
     if not ids.ids:
         raise UsageError("cli.no_ids", path=ids.path)
+    return ids
 
-    if source_dir is None:
-        raise UsageError("cli.source_required")
 
-    if Path(out_dir).resolve() == Path(source_dir).resolve():
-        raise UsageError("cli.out_is_source", path=out_dir)
+def _check_workers(options: dict) -> None:
+    if not 1 <= options["workers"] <= 64:
+        raise UsageError("cli.bad_workers", value=options["workers"])
 
-    source = ReplaySource(source_dir)
-    sink = FileSink(out_dir)
-    click.echo(_text(lang, "cli.run_start", count=len(ids.ids), rule=rule.path, target=rule.target.label.get(lang, rule.target.name), profile=rule.profile.name), err=True)
 
-    printer = _FailurePrinter(lang)
-    batch = run_batch(rule, ids.ids, source, sink, on_result=printer)
-    printer.finish()
-    report = build_report(rule, ids, batch, started, lang)
-    report_path = write_report(out_dir, report)
+def _open_source(rule, rule_folder: Path, options: dict):
+    """Return (source, worker count, fetch stats or None): saved responses, or the live API with an optional cache."""
+    _check_workers(options)
+    from etl.fetch import CachedSource, HttpSource, find_source, load_credentials
+    from etl.sources import ReplaySource
 
-    click.echo(_text(lang, "cli.run_done", total=len(batch.results), ok=batch.ok, failed=batch.failed, out=out_dir, report=str(report_path)))
-    return EXIT_SOME_FAILED if batch.failed or ids.problems else EXIT_OK
+    out_dir, source_dir = options["out_dir"], options["source_dir"]
+    if source_dir is not None:
+        if Path(out_dir).resolve() == Path(source_dir).resolve():
+            raise UsageError("cli.out_is_source", path=out_dir)
+        return ReplaySource(source_dir), 1, None
+
+    http = _http_source(rule.profile.name, rule_folder, options)
+    if options.get("cache_dir"):
+        if Path(out_dir).resolve() == Path(options["cache_dir"]).resolve():
+            raise UsageError("cli.out_is_source", path=out_dir)
+        return CachedSource(http, options["cache_dir"], options["max_age"] * 3600), options["workers"], http.stats
+    return http, options["workers"], http.stats
+
+
+def _http_source(profile: str, rule_folder: Path | None, options: dict):
+    from etl.fetch import HttpSource, find_source, load_credentials
+
+    definition = find_source(options.get("api"), profile, rule_folder)
+    credentials = load_credentials(options.get("credentials"))
+    if credentials is None:
+        raise UsageError("fetch.no_credentials")
+
+    if options.get("verbose"):
+        _enable_logging(credentials)
+    return HttpSource(definition, credentials, rate=options.get("rate"), retries=options.get("retries"))
+
+
+def _enable_logging(credentials) -> None:
+    """Log requests and retries to stderr, every line passed through the secret redactor."""
+    import logging
+
+    from etl.redact import Redactor
+
+    handler = logging.StreamHandler()
+    handler.addFilter(Redactor(credentials.secrets()).logging_filter())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logger = logging.getLogger("etl")
+    logger.handlers = [handler]
+    logger.setLevel(logging.DEBUG)
+
+
+def _fetch(lang, options: dict) -> int:
+    from etl.fetch import find_source, save_raw
+
+    if options["ids_path"] is None:
+        raise UsageError("cli.missing_parameter", name="--ids")
+    if options["out_dir"] is None:
+        raise UsageError("cli.missing_parameter", name="--out")
+
+    _check_workers(options)
+    ids = _read_ids(lang, options["ids_path"])
+    http = _http_source("product.get", None, options)
+    folder = Path(options["out_dir"])
+    folder.mkdir(parents=True, exist_ok=True)
+    click.echo(_text(lang, "cli.fetch_start", count=len(ids.ids), api=http.definition.name, out=str(folder)), err=True)
+
+    failures = []
+
+    def fetch_one(offer_id):
+        from etl.errors import OfferError
+        from etl.runner import OfferResult
+
+        try:
+            save_raw(folder / f"{offer_id}.json", http.fetch_bytes(offer_id))
+        except OfferError as error:
+            failures.append(error)
+            return OfferResult(offer_id, "failed", error=error)
+        return OfferResult(offer_id, "ok", output=str(folder / f"{offer_id}.json"))
+
+    progress = Progress(lang, len(ids.ids), _describe_failure, retries=lambda: http.stats.retries)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=options["workers"]) as pool:
+        for result in pool.map(fetch_one, ids.ids):
+            progress(result)
+    progress.finish()
+
+    click.echo(_text(lang, "cli.fetch_done", total=len(ids.ids), ok=len(ids.ids) - len(failures), failed=len(failures), out=str(folder)))
+    return EXIT_SOME_FAILED if failures or ids.problems else EXIT_OK
 
 
 def _check(lang, rule_texts) -> int:
@@ -219,38 +336,12 @@ def _parse_overrides(overrides) -> dict[str, str]:
 # -- rendering ------------------------------------------------------------------------------
 
 
-class _FailurePrinter:
-    """Print each failed offer as it happens, up to :data:`MAX_PRINTED_FAILURES`, then only count them."""
-
-    def __init__(self, lang: str) -> None:
-        self.lang = lang
-        self.failed = 0
-
-    def __call__(self, result) -> None:
-        if result.ok:
-            return
-
-        self.failed += 1
-        if self.failed <= MAX_PRINTED_FAILURES:
-            _echo_failure(result, self.lang)
-
-    def finish(self) -> None:
-        hidden = self.failed - MAX_PRINTED_FAILURES
-        if hidden > 0:
-            click.echo(_text(self.lang, "cli.more_failures", count=hidden), err=True)
-
-
-MAX_PRINTED_FAILURES = 50
-
-
-def _echo_failure(result, lang: str) -> None:
+def _describe_failure(result, lang: str) -> str:
     error = result.error
     where = error.step + (f" / {error.field}" if error.field else "")
     if error.sku_index is not None:
         where += f" / SKU #{error.sku_index}"
-    click.echo(_text(lang, "cli.offer_failed", offer_id=result.offer_id, where=where, reason=error.render(lang)), err=True)
-
-
+    return _text(lang, "cli.offer_failed", offer_id=result.offer_id, where=where, reason=error.render(lang))
 
 
 def format_problem(problem: Problem, lang: str) -> str:

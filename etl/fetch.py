@@ -41,7 +41,7 @@ from etl.yamlfile import load_yaml
 log = logging.getLogger("etl.fetch")
 
 SOURCE_KEYS = ("name", "description", "profile", "scheme", "gateway", "path", "params", "id_param", "rate_limit",
-               "timeout", "retries", "error_code", "error_message", "success_codes", "transient_codes", "advice")
+               "timeout", "retries", "error_code", "error_message", "success_codes", "transient_codes", "advice", "default")
 
 ENV_APP_KEY = "ETL_1688_APP_KEY"
 ENV_APP_SECRET = "ETL_1688_APP_SECRET"
@@ -74,6 +74,7 @@ class SourceDefinition:
     success_codes: tuple[str, ...]
     transient_codes: tuple[str, ...]
     advice: Mapping[str, Mapping[str, str]]
+    default: bool = False  # the source chosen for its profile when --api is not given
 
     def is_transient(self, code: str) -> bool:
         return any(fnmatch.fnmatchcase(code, pattern) for pattern in self.transient_codes)
@@ -113,10 +114,9 @@ def find_source(name: str | None, profile: str, near: Path | None = None) -> Sou
         known = available_sources(near)
         raise UsageError("fetch.unknown_source", name=name, suggestion=suggest(name, known) or "", allowed=", ".join(known))
 
-    for path in candidates:
-        definition = load_source(path)
-        if definition.profile == profile:
-            return definition
+    matching = [definition for definition in map(load_source, candidates) if definition.profile == profile]
+    for definition in sorted(matching, key=lambda item: not item.default):
+        return definition
     raise UsageError("fetch.no_source_for_profile", profile=profile, allowed=", ".join(available_sources(near)))
 
 
@@ -147,6 +147,7 @@ def load_source(path: str | Path) -> SourceDefinition:
         success_codes=tuple(str(code) for code in data.get("success_codes") or ()),
         transient_codes=tuple(str(code) for code in data.get("transient_codes") or ()),
         advice={str(code): dict(texts) for code, texts in (data.get("advice") or {}).items()},
+        default=bool(data.get("default", False)),
     )
 
 

@@ -6,9 +6,11 @@ payload to a sink, and returns one :class:`OfferResult` per offer; one bad offer
 
 from __future__ import annotations
 
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from etl import jsonio
 from etl.errors import OfferError, UsageError
@@ -101,12 +103,35 @@ def run_batch(
     source: Source,
     sink: FileSink,
     on_result: Callable[[OfferResult], None] | None = None,
+    workers: int = 1,
 ) -> Batch:
-    """Run every offer id in order, passing each result to ``on_result`` as it completes."""
+    """Run every offer id, passing each result to ``on_result`` as it completes.
+
+    With ``workers`` above 1, offers run in a thread pool (the work is network-bound; the rule
+    is immutable and safe to share). Results keep the order of ``offer_ids`` either way, and at
+    most ``workers * 4`` offers are in flight, so a long ids file is streamed, not loaded.
+    """
     batch = Batch()
-    for offer_id in offer_ids:
-        result = run_offer(rule, source, sink, offer_id)
+    for result in _results(rule, offer_ids, source, sink, workers):
         batch.results.append(result)
         if on_result is not None:
             on_result(result)
     return batch
+
+
+def _results(rule, offer_ids, source, sink, workers) -> Iterator[OfferResult]:
+    if workers <= 1:
+        for offer_id in offer_ids:
+            yield run_offer(rule, source, sink, offer_id)
+        return
+
+    window = workers * 4
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="etl-offer") as pool:
+        pending: deque = deque()
+        for offer_id in offer_ids:
+            pending.append(pool.submit(run_offer, rule, source, sink, offer_id))
+            if len(pending) >= window:
+                yield pending.popleft().result()
+
+        while pending:
+            yield pending.popleft().result()

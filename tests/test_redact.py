@@ -1,0 +1,44 @@
+"""Secrets never survive redaction: known values, URL parameters and the AOP app key path."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from etl.redact import MASK, Redactor
+
+REDACTOR = Redactor(["app-secret-123", "token-xyz", "key-777"])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("secret app-secret-123 leaked", f"secret {MASK} leaked"),
+        ("https://x/1688/item_get/?key=key-777&secret=app-secret-123&num_iid=1", f"https://x/1688/item_get/?key={MASK}&secret={MASK}&num_iid=1"),
+        ("_aop_signature=ABCDEF0123&access_token=abc", f"_aop_signature={MASK}&access_token={MASK}"),
+        ("https://gw/openapi/param2/1/com.alibaba.product/alibaba.product.get/9876543", f"https://gw/openapi/param2/1/com.alibaba.product/alibaba.product.get/{MASK}"),
+        ("sign=abcdef&timestamp=1", f"sign={MASK}&timestamp=1"),
+        ("nothing secret here", "nothing secret here"),
+    ],
+)
+def test_redactor_text(text, expected):
+    assert REDACTOR.text(text) == expected
+
+
+def test_longer_secret_masked_whole():
+    redactor = Redactor(["abcd", "abcdefgh"])
+
+    assert redactor.text("abcdefgh") == MASK
+
+
+def test_logging_filter_redacts_arguments(caplog):
+    logger = logging.getLogger("etl.test_redact")
+    logger.addFilter(REDACTOR.logging_filter())
+
+    with caplog.at_level(logging.INFO, logger="etl.test_redact"):
+        logger.info("calling %s with %s", "https://x/?secret=app-secret-123", "token-xyz")
+
+    assert "app-secret-123" not in caplog.text
+    assert "token-xyz" not in caplog.text
+    assert MASK in caplog.text
