@@ -1,0 +1,309 @@
+"""Fetching from the 1688 APIs against the fake gateway on 127.0.0.1: retries, failures, rate, secrets."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from etl.cli import main
+from etl.errors import OfferError
+from etl.fetch import HttpSource, find_source, load_source
+from etl.signing import Credentials
+from fakes.gateway_1688 import Fake1688
+
+from conftest import ROOT, SAMPLES
+
+KEY, SECRET, TOKEN = "fake-app-key", "fake-app-secret", "fake-access-token"
+RESELLER_KEY, RESELLER_SECRET = "fake-reseller-key", "fake-reseller-secret"
+OFFER = "672839104523"
+SECRETS = (SECRET, TOKEN, RESELLER_SECRET)
+
+
+@pytest.fixture
+def fake():
+    with Fake1688(product_dir=SAMPLES / "product.get", reseller_dir=SAMPLES / "item_get") as gateway:
+        yield gateway
+
+
+def official(fake, **settings) -> HttpSource:
+    definition = find_source("alibaba.product.get", "product.get")
+    defaults = {"gateway": fake.url + "/openapi", "rate": 50, "timeout": 1.0, "retries": 4, "backoff": 0.01}
+    defaults.update(settings)
+    return HttpSource(definition, Credentials(KEY, SECRET, TOKEN), **defaults)
+
+
+def reseller(fake, **settings) -> HttpSource:
+    definition = find_source("onebound.item_get", "item_get")
+    defaults = {"gateway": fake.url, "rate": 50, "timeout": 1.0, "retries": 4, "backoff": 0.01}
+    defaults.update(settings)
+    return HttpSource(definition, Credentials(RESELLER_KEY, RESELLER_SECRET), **defaults)
+
+
+def fetch_error(source: HttpSource, offer_id: str = OFFER) -> OfferError:
+    with pytest.raises(OfferError) as caught:
+        source.fetch_bytes(offer_id)
+    return caught.value
+
+
+# --- happy paths -------------------------------------------------------------------------------
+
+
+def test_official_returns_saved_bytes(fake):
+    body = official(fake).fetch_bytes(OFFER)
+
+    assert body == (SAMPLES / "product.get" / f"{OFFER}.json").read_bytes()
+    assert [record.outcome for record in fake.requests] == ["ok"]
+
+
+def test_official_request_is_signed_form_post(fake):
+    official(fake).fetch_bytes(OFFER)
+
+    record = fake.requests[0]
+    assert record.method == "POST"
+    assert record.path == f"/openapi/param2/1/com.alibaba.product/alibaba.product.get/{KEY}"
+    assert record.params["productID"] == OFFER
+    assert record.params["webSite"] == "1688"
+
+
+def test_reseller_returns_saved_bytes(fake):
+    body = reseller(fake).fetch_bytes(OFFER)
+
+    assert body == (SAMPLES / "item_get" / f"{OFFER}.json").read_bytes()
+
+
+# --- transient faults recover ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("faults", [["503"], ["500", "502"], ["reset"], ["qos"], ["bad_json"], ["timeout:2"], ["503", "reset", "qos"]])
+def test_transient_faults_recover(fake, faults):
+    fake.faults[OFFER] = list(faults)
+    source = official(fake)
+
+    body = source.fetch_bytes(OFFER)
+
+    assert json.loads(body)["productInfo"]["productID"] == int(OFFER)
+    assert source.stats.retries == len(faults)
+
+
+def test_reseller_rate_limit_code_recovers(fake):
+    fake.faults[OFFER] = ["qos", "qos"]
+    source = reseller(fake)
+
+    assert json.loads(source.fetch_bytes(OFFER))["item"]["num_iid"] == OFFER
+    assert source.stats.retries == 2
+
+
+def test_retry_after_honoured(fake):
+    fake.faults[OFFER] = ["retry_after:1"]
+    source = official(fake)
+
+    started = time.monotonic()
+    source.fetch_bytes(OFFER)
+
+    records = fake.requests_for(OFFER)
+    assert [record.status for record in records] == [503, 200]
+    assert records[1].time - records[0].time >= 1.0
+    assert time.monotonic() - started >= 1.0
+
+
+def test_retries_exhausted(fake):
+    fake.faults[OFFER] = ["503"] * 3
+    source = official(fake, retries=2)
+
+    error = fetch_error(source)
+
+    assert error.key == "source.retries_exhausted"
+    assert error.params["attempts"] == 3
+    assert "HTTP 503" in error.render("en")
+    assert len(fake.requests_for(OFFER)) == 3
+
+
+# --- permanent failures fail at once -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("fault", "code", "advice"), [("acl", "gw.APIACLDecline", "apply for access"), ("sig", "gw.SignatureInvalid", "ETL_1688_APP_SECRET")])
+def test_permanent_errors_fail_once(fake, fault, code, advice):
+    fake.faults[OFFER] = [fault]
+
+    error = fetch_error(official(fake))
+
+    assert error.key == "source.api_error"
+    assert error.params["code"] == code
+    assert advice in error.render("en")
+    assert len(fake.requests_for(OFFER)) == 1
+
+
+def test_wrong_secret_fails_with_advice(fake):
+    definition = find_source("alibaba.product.get", "product.get")
+    source = HttpSource(definition, Credentials(KEY, "wrong-secret", TOKEN), gateway=fake.url + "/openapi", rate=50, backoff=0.01)
+
+    error = fetch_error(source)
+
+    assert (error.key, error.params["code"], error.params["status"]) == ("source.api_error", "gw.SignatureInvalid", 401)
+    assert "签名校验失败" in error.render("zh")
+
+
+def test_reseller_wrong_key_fails_with_advice(fake):
+    definition = find_source("onebound.item_get", "item_get")
+    source = HttpSource(definition, Credentials("nobody", "nothing"), gateway=fake.url, rate=50, backoff=0.01)
+
+    error = fetch_error(source)
+
+    assert (error.key, error.params["code"]) == ("source.api_error", "4001")
+    assert len(fake.requests_for(OFFER)) == 1
+
+
+def test_unreachable_gateway_retried_then_reported():
+    source = HttpSource(find_source("alibaba.product.get", "product.get"), Credentials(KEY, SECRET, TOKEN),
+                        gateway="http://127.0.0.1:9/openapi", rate=50, timeout=0.5, retries=1, backoff=0.01)
+
+    error = fetch_error(source)
+
+    assert error.key == "source.retries_exhausted"
+    assert "connection failed" in error.render("en")
+
+
+# --- rate limit --------------------------------------------------------------------------------
+
+
+def test_no_request_over_the_rate_limit(fake, tmp_path):
+    ids = [path.stem for path in sorted((SAMPLES / "product.get").glob("*.json"))]
+    source = official(fake, rate=8)
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(lambda offer_id: _fetch_quietly(source, offer_id), ids * 2))
+
+    assert len(fake.requests) == len(ids) * 2
+    assert fake.max_requests_in_window(1.0) <= 8
+    assert time.monotonic() - started >= (len(ids) * 2 - 1) / 8 - 0.05
+
+
+def _fetch_quietly(source, offer_id):
+    try:
+        return source.fetch_bytes(offer_id)
+    except OfferError:
+        return None
+
+
+# --- source definitions ------------------------------------------------------------------------
+
+
+def test_default_source_per_profile():
+    assert find_source(None, "product.get").name == "alibaba.product.get"
+    assert find_source(None, "item_get").name == "onebound.item_get"
+
+
+def test_every_bundled_source_loads():
+    for path in sorted((ROOT / "rules" / "sources").glob("*.yaml")):
+        definition = load_source(path)
+        assert definition.rate_limit > 0
+        assert definition.id_param
+
+
+# --- the command line against the fake --------------------------------------------------------
+
+
+@pytest.fixture
+def credentials_env(monkeypatch, fake):
+    monkeypatch.setenv("ETL_1688_APP_KEY", KEY)
+    monkeypatch.setenv("ETL_1688_APP_SECRET", SECRET)
+    monkeypatch.setenv("ETL_1688_ACCESS_TOKEN", TOKEN)
+    monkeypatch.setenv("ETL_1688_GATEWAY", fake.url + "/openapi")
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    monkeypatch.delenv("ETL_LANG", raising=False)
+
+
+def test_run_fetches_maps_and_reports(fake, credentials_env, tmp_path, capsys):
+    fake.faults["672839104523"] = ["503", "reset"]
+    fake.faults["715204938861"] = ["acl"]
+    out = tmp_path / "out"
+
+    status = main(["run", str(ROOT / "rules" / "douyin.yaml"), "--ids", str(SAMPLES / "ids.txt"), "--out", str(out),
+                   "--rate", "20", "--retries", "3", "--verbose"])
+
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    entries = {entry["offer_id"]: entry for entry in report["offers"]}
+    captured = capsys.readouterr()
+    assert status == 1
+    assert entries["672839104523"]["status"] == "ok"
+    assert entries["715204938861"]["error_code"] == "source.api_error"
+    assert entries["655718290347"]["error_code"] == "offer.offline"
+    assert report["summary"]["total"] == 12
+    assert_no_secrets(out, captured.out + captured.err)
+
+
+def test_fetch_then_replay_equals_live(fake, credentials_env, tmp_path):
+    saved = tmp_path / "saved"
+
+    assert main(["fetch", "--ids", str(SAMPLES / "ids.txt"), "--out", str(saved), "--rate", "50"]) == 0
+
+    for path in sorted((SAMPLES / "product.get").glob("*.json")):
+        assert (saved / path.name).read_bytes() == path.read_bytes()
+
+
+def test_cache_reused_within_max_age(fake, credentials_env, tmp_path):
+    ids = tmp_path / "ids.txt"
+    ids.write_text("672839104523\n698310457726\n", encoding="utf-8")
+    arguments = ["run", str(ROOT / "rules" / "taobao.yaml"), "--ids", str(ids), "--out", str(tmp_path / "out"), "--cache", str(tmp_path / "cache"), "--rate", "50"]
+
+    assert main(arguments) == 0
+    first = len(fake.requests)
+    assert main(arguments) == 0
+
+    assert first == 2
+    assert len(fake.requests) == 2
+
+
+def test_run_reseller_profile(fake, credentials_env, monkeypatch, tmp_path):
+    monkeypatch.setenv("ETL_1688_APP_KEY", RESELLER_KEY)
+    monkeypatch.setenv("ETL_1688_APP_SECRET", RESELLER_SECRET)
+    monkeypatch.setenv("ETL_1688_GATEWAY", fake.url)
+
+    status = main(["run", str(ROOT / "rules" / "douyin.yaml"), "--ids", str(SAMPLES / "item_get" / "ids.txt"), "--profile", "item_get",
+                   "--out", str(tmp_path), "--rate", "50"])
+
+    entries = {entry["offer_id"]: entry for entry in json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["offers"]}
+    assert status == 1
+    assert entries["672839104523"]["status"] == "ok"
+    assert entries["655718290347"]["error_code"] == "offer.offline_source"
+    assert all(record.path.startswith("/1688/item_get") for record in fake.requests)
+
+
+def test_run_without_credentials_stops_at_once(monkeypatch, tmp_path, capsys):
+    for name in ("ETL_1688_APP_KEY", "ETL_1688_APP_SECRET", "ETL_1688_ACCESS_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ETL_CREDENTIALS_FILE", str(tmp_path / "absent.yaml"))
+
+    status = main(["run", str(ROOT / "rules" / "douyin.yaml"), "--ids", str(SAMPLES / "ids.txt"), "--out", str(tmp_path / "out")])
+
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "absent.yaml" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_credentials_file_inside_repository_rejected(monkeypatch, tmp_path, capsys):
+    for name in ("ETL_1688_APP_KEY", "ETL_1688_APP_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    credentials = repo / "credentials.yaml"
+    credentials.write_text("1688:\n  app_key: k\n  app_secret: s\n", encoding="utf-8")
+
+    status = main(["run", str(ROOT / "rules" / "douyin.yaml"), "--ids", str(SAMPLES / "ids.txt"), "--out", str(tmp_path / "out"), "--credentials", str(credentials)])
+
+    assert status == 2
+    assert "git" in capsys.readouterr().err
+
+
+def assert_no_secrets(folder: Path, console: str) -> None:
+    texts = [console] + [path.read_text(encoding="utf-8") for path in folder.rglob("*.json")]
+    for text in texts:
+        for secret in SECRETS:
+            assert secret not in text
