@@ -22,6 +22,7 @@ from etl.progress import Progress
 EXIT_OK = 0
 EXIT_SOME_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # the shell's status for a command stopped by Ctrl-C (128 + SIGINT)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -199,6 +200,10 @@ def _run(lang, options: dict) -> int:
     report = build_report(rule, ids, batch, started, lang)
     report_path = write_report(options["out_dir"], report)
 
+    if batch.interrupted:
+        click.echo(_text(lang, "cli.run_interrupted", done=len(batch.results), total=len(ids.ids), report=str(report_path)), err=True)
+        return EXIT_INTERRUPTED
+
     click.echo(_text(lang, "cli.run_done", total=len(batch.results), ok=batch.ok, failed=batch.failed, out=options["out_dir"], report=str(report_path)))
     return EXIT_SOME_FAILED if batch.failed or ids.problems else EXIT_OK
 
@@ -297,9 +302,16 @@ def _fetch(lang, options: dict) -> int:
     progress = Progress(lang, len(ids.ids), _describe_failure, retries=lambda: http.stats.retries)
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(max_workers=options["workers"]) as pool:
+    pool = ThreadPoolExecutor(max_workers=options["workers"])
+    try:
         for result in pool.map(fetch_one, ids.ids):
             progress(result)
+    except KeyboardInterrupt:
+        progress.finish()
+        click.echo(_text(lang, "cli.fetch_interrupted", done=progress.done, total=len(ids.ids)), err=True)
+        return EXIT_INTERRUPTED
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     progress.finish()
 
     click.echo(_text(lang, "cli.fetch_done", total=len(ids.ids), ok=len(ids.ids) - len(failures), failed=len(failures), out=str(folder)))

@@ -47,6 +47,7 @@ def build_report(rule: Rule, ids: IdsFile, batch: Batch, started: datetime, lang
         "started_at": started.isoformat(timespec="seconds"),
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "summary": {"total": len(batch.results), "ok": batch.ok, "failed": batch.failed},
+        "interrupted": batch.interrupted,
         "ids_problems": [
             {"line": line.line, "text": line.text, "error_code": line.key, "reason": render(line.key, lang, **line.params)}
             for line in ids.problems

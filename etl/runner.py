@@ -73,6 +73,7 @@ class FileSink:
 @dataclass
 class Batch:
     results: list[OfferResult] = field(default_factory=list)
+    interrupted: bool = False  # stopped by Ctrl-C; ``results`` holds the offers finished before
 
     @property
     def ok(self) -> int:
@@ -112,10 +113,13 @@ def run_batch(
     most ``workers * 4`` offers are in flight, so a long ids file is streamed, not loaded.
     """
     batch = Batch()
-    for result in _results(rule, offer_ids, source, sink, workers):
-        batch.results.append(result)
-        if on_result is not None:
-            on_result(result)
+    try:
+        for result in _results(rule, offer_ids, source, sink, workers):
+            batch.results.append(result)
+            if on_result is not None:
+                on_result(result)
+    except KeyboardInterrupt:
+        batch.interrupted = True
     return batch
 
 
@@ -126,8 +130,9 @@ def _results(rule, offer_ids, source, sink, workers) -> Iterator[OfferResult]:
         return
 
     window = workers * 4
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="etl-offer") as pool:
-        pending: deque = deque()
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="etl-offer")
+    pending: deque = deque()
+    try:
         for offer_id in offer_ids:
             pending.append(pool.submit(run_offer, rule, source, sink, offer_id))
             if len(pending) >= window:
@@ -135,3 +140,6 @@ def _results(rule, offer_ids, source, sink, workers) -> Iterator[OfferResult]:
 
         while pending:
             yield pending.popleft().result()
+    finally:
+        # On Ctrl-C or an early stop, offers not started yet are dropped instead of awaited.
+        pool.shutdown(wait=True, cancel_futures=True)

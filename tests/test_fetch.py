@@ -307,3 +307,36 @@ def assert_no_secrets(folder: Path, console: str) -> None:
     for text in texts:
         for secret in SECRETS:
             assert secret not in text
+
+
+def test_ctrl_c_leaves_complete_files_and_a_report(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    ids = tmp_path / "ids.txt"
+    ids.write_text("".join(f"{path.stem}\n" for path in sorted((SAMPLES / "product.get").glob("*.json"))), encoding="utf-8")
+    out = tmp_path / "out"
+
+    with Fake1688(product_dir=SAMPLES / "product.get", latency=0.3) as gateway:
+        env = dict(os.environ, ETL_1688_APP_KEY=KEY, ETL_1688_APP_SECRET=SECRET, ETL_1688_ACCESS_TOKEN=TOKEN,
+                   ETL_1688_GATEWAY=gateway.url + "/openapi", LANG="C.UTF-8", PYTHONIOENCODING="utf-8")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "etl", "run", str(ROOT / "rules" / "douyin.yaml"), "--ids", str(ids), "--out", str(out), "--workers", "1", "--rate", "50"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+        )
+        deadline = time.monotonic() + 20
+        while len(gateway.requests) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert process.returncode == 130
+    assert report["interrupted"] is True
+    assert 0 < report["summary"]["total"] < 12
+    assert "已中断" in err
+    for path in out.glob("*.json"):
+        json.loads(path.read_text(encoding="utf-8"))
+    assert not list(out.glob("*.tmp"))
