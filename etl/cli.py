@@ -191,7 +191,7 @@ def _run(lang, options: dict) -> int:
 
     ids = _read_ids(lang, options["ids_path"])
     source, workers, stats = _open_source(rule, Path(rule_path).parent, options)
-    sink = FileSink(options["out_dir"])
+    sink = FileSink(options["out_dir"], rule.target.name)
     click.echo(_text(lang, "cli.run_start", count=len(ids.ids), rule=rule.path, target=rule.target.label.get(lang, rule.target.name), profile=rule.profile.name), err=True)
 
     progress = Progress(lang, len(ids.ids), _describe_failure, retries=lambda: stats.retries if stats else 0)

@@ -123,6 +123,7 @@ class Compiler:
         """Compile a string value: literal text, a whole ``{{ expr }}`` or a template."""
         label = field_label(where)
         if not isinstance(text, str) or not expressions.is_template(text):
+            self._warn_curly_quotes(where, text)
             return Literal(text, label)
 
         try:
@@ -139,8 +140,7 @@ class Compiler:
         if len(self.problems) > before:
             return Literal(None, label)
 
-        if text[:1] in _CURLY_QUOTES or text[-1:] in _CURLY_QUOTES:
-            self.problem(where, "rule.curly_quotes", {"text": text}, severity="warning")
+        self._warn_curly_quotes(where, text)
 
         try:
             parsed = expressions.parse(self.env, text)
@@ -149,6 +149,10 @@ class Compiler:
             return Literal(None, label)
 
         return Expression(text, parsed.evaluate, label)
+
+    def _warn_curly_quotes(self, where: tuple, text: Any) -> None:
+        if isinstance(text, str) and (text[:1] in _CURLY_QUOTES or text[-1:] in _CURLY_QUOTES):
+            self.problem(where, "rule.curly_quotes", {"text": text}, severity="warning")
 
     def _check_statements(self, where: tuple, tree: nodes.Template) -> None:
         """Reject ``{% %}`` statements: a rule value is an expression or text, and loops could run unbounded."""

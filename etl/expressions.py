@@ -36,9 +36,9 @@ _WHOLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<body>.*)\}\}\s*$", re.DOTALL)
 
 # Jinja built-ins analysts may use. Everything else is removed from the sandbox.
 _ALLOWED_BUILTIN_FILTERS = (
-    "abs", "batch", "capitalize", "count", "d", "default", "dictsort", "first", "groupby", "items",
+    "abs", "capitalize", "count", "d", "default", "dictsort", "first", "groupby", "items",
     "join", "last", "length", "list", "lower", "map", "max", "min", "reject", "rejectattr",
-    "replace", "reverse", "select", "selectattr", "slice", "sort", "string", "striptags", "sum",
+    "replace", "reverse", "select", "selectattr", "sort", "string", "striptags", "sum",
     "trim", "unique", "upper", "wordcount",
 )
 
@@ -50,6 +50,8 @@ REPLACED_FILTERS = {
     "format": "join / ~",
     "wordwrap": "truncate_width",
     "tojson": "encode: json",
+    "batch": "map / select",
+    "slice": "[start:end]",
 }
 
 _ALLOWED_GLOBALS = ("range", "dict")
@@ -139,8 +141,18 @@ class RuleSandbox(ImmutableSandboxedEnvironment):
     """
 
     code_generator_class = _DecimalCodeGenerator
-    intercepted_binops = frozenset(["*", "**"])
+    intercepted_binops = frozenset(["*", "**", "%"])
     decimal_literal = staticmethod(Decimal)
+
+    def wrap_str_format(self, value: Any):
+        # str.format is refused below; Jinja would otherwise hand out a sandboxed wrapper first.
+        return None
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        # Padding and formatting methods take a width that can ask for gigabytes.
+        if isinstance(obj, str) and attr in _UNBOUNDED_STRING_METHODS:
+            return False
+        return super().is_safe_attribute(obj, attr, value)
 
     def _generate(self, source, name, filename, defer_init=False):
         # Both templates and compile_expression() pass their node tree through here.
@@ -150,6 +162,8 @@ class RuleSandbox(ImmutableSandboxedEnvironment):
         return super()._generate(source, name, filename, defer_init=defer_init)
 
     def call_binop(self, context, operator, left, right):
+        if operator == "%" and isinstance(left, str):
+            raise SecurityError("the % operator on text is not available; join text with ~")
         if operator == "*":
             _check_repetition(left, right)
             _check_repetition(right, left)
@@ -159,6 +173,8 @@ class RuleSandbox(ImmutableSandboxedEnvironment):
 
 
 MAX_POWER_BITS = 4096
+
+_UNBOUNDED_STRING_METHODS = frozenset(["ljust", "rjust", "center", "zfill", "expandtabs", "format", "format_map"])
 
 
 def _check_repetition(sequence: Any, count: Any) -> None:

@@ -26,7 +26,7 @@ from etl.errors import DataError, OfferError, Position, Problem, RuleError, Usag
 from etl.extract import Profile, available_profiles, find_profile, load_profile, offer_schema
 from etl.mapping import MISSING, Field, Missing, ObjectNode
 from etl.targets import Target, available_targets, find_target, load_target
-from etl.validate import Violation, make_validator, validate_payload
+from etl.validate import Violation, make_validator, validate_payload, violation_from_schema_error
 from etl.yamlfile import YamlDocument, load_yaml
 
 RESERVED_NAMES = ("offer", "vars", "target", "index", "range", "dict")
@@ -216,7 +216,20 @@ class _RuleLoader:
         if error.validator == "propertyNames" or (error.validator == "pattern" and len(where) == 2 and where[0] in ("vars", "tables", "transform")):
             return Problem(self.document.position(where, key=True), field, "rule.bad_name", {"name": error.instance})
 
-        return Problem(self.document.position(where), field, "rule.structure", {"detail": error.message})
+        expected = error.validator_value if error.validator == "type" else None
+        if expected is not None and "string" in ([expected] if isinstance(expected, str) else expected) and not isinstance(error.instance, str):
+            position = self.document.position(where)
+            return Problem(position, field, "rule.needs_quotes", {"field": field, "value": error.instance, "text": _scalar_text(position)})
+
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            known = list(error.schema.get("properties", {}))
+            name = next((key for key in error.instance if key not in known), "")
+            hint = expressions.suggest(name, known)
+            return Problem(self.document.position(where + (name,), key=True), f"{field}.{name}", "rule.unknown_key",
+                           {"name": name, "suggestion": hint or "", "allowed": ", ".join(known)})
+
+        violation = violation_from_schema_error(error)
+        return Problem(self.document.position(where), field, violation.key, {**violation.params, "field": field})
 
     # -- target and profile ------------------------------------------------------------------
 
@@ -263,6 +276,8 @@ class _RuleLoader:
             return {}
 
         variables = {name: _normalise_number(value) for name, value in declared.items()}
+        for name, value in variables.items():
+            self.compiler._warn_curly_quotes(("vars", name), value)
         for name, text in overrides.items():
             if name not in variables:
                 hint = expressions.suggest(name, variables)
@@ -270,7 +285,20 @@ class _RuleLoader:
             variables[name] = _parse_override(name, text, declared[name])
             _check_override(name, text, variables[name])
 
+        if variables.get("cost_ranges") is not None:
+            self._check_cost_ranges(variables["cost_ranges"], from_override="cost_ranges" in overrides)
+
         return variables
+
+    def _check_cost_ranges(self, ranges: Any, from_override: bool) -> None:
+        from etl.filters.money import check_cost_ranges
+
+        try:
+            check_cost_ranges(ranges)
+        except DataError as error:
+            if from_override:
+                raise UsageError(error.key, **error.params) from None
+            self._problem(("vars", "cost_ranges", error.params.get("index", 0)), error.key, dict(error.params))
 
     def _tables(self, declared: Any) -> dict[str, Any]:
         from etl.filters.tables import load_table
@@ -366,6 +394,13 @@ class _RuleLoader:
         self.problems.append(Problem(self.document.position(where), _label(where), key, params))
 
 
+def _scalar_text(position: Position) -> str:
+    """The value as written on its line (up to a comment), to show how to quote it."""
+    line = position.source_line or ""
+    text = line[(position.column or 1) - 1:]
+    return text.split(" #", 1)[0].strip()
+
+
 def _label(where: tuple) -> str:
     return ".".join(str(part) for part in where)
 
@@ -406,7 +441,9 @@ def _check_override(name: str, text: str, value: Any) -> None:
 
     errors = list(make_validator(schema).iter_errors(value))
     if errors:
-        raise UsageError("rule.bad_override", name=name, value=text, expected=errors[0].message)
+        violation = violation_from_schema_error(errors[0])
+        violation = Violation(name, violation.key, {**violation.params, "field": name})
+        raise UsageError("rule.bad_override_value", name=name, value=text, reason={lang: violation.render(lang) for lang in ("zh", "en")})
 
 
 def _parse_override(name: str, text: str, declared: Any) -> Any:

@@ -34,9 +34,14 @@ class OfferResult:
 
 
 class FileSink:
-    """Write each payload to ``OUT/<offer_id>.json`` atomically."""
+    """Write each payload to ``OUT/<offer_id>.json`` atomically, touching only files this tool wrote.
 
-    def __init__(self, folder: str | Path) -> None:
+    The folder's previous ``report.json`` tells which files an earlier run wrote and for which
+    target. A file the report does not list (a saved 1688 response, say) is never overwritten or
+    deleted, and payloads of another target are not mixed in.
+    """
+
+    def __init__(self, folder: str | Path, target: str | None = None) -> None:
         self.folder = Path(folder)
         if self.folder.exists() and not self.folder.is_dir():
             raise UsageError("output.not_folder", path=str(self.folder))
@@ -46,11 +51,35 @@ class FileSink:
         except OSError as error:
             raise UsageError("output.cannot_create", path=str(self.folder), detail=error.strerror or str(error)) from None
 
+        self.ours = self._previous_outputs(target)
+
+    def _previous_outputs(self, target: str | None) -> frozenset[str]:
+        """Names of payload files the folder's previous report lists; refuse a folder of another target."""
+        report = self.folder / "report.json"
+        if report.exists() and not report.is_file():
+            raise UsageError("output.report_not_file", path=str(report))
+        if not report.is_file():
+            return frozenset()
+
+        try:
+            previous = jsonio.loads(report.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            raise UsageError("output.report_unreadable", path=str(report)) from None
+
+        if target is not None and previous.get("target") not in (None, target):
+            raise UsageError("output.other_target", path=str(self.folder), found=previous.get("target"), target=target)
+
+        offers = previous.get("offers") or []
+        return frozenset(Path(entry["output"]).name for entry in offers if isinstance(entry, dict) and entry.get("output"))
+
     def path(self, offer_id: str) -> Path:
         return self.folder / f"{offer_id}.json"
 
     def write(self, offer_id: str, payload: Any) -> str:
         path = self.path(offer_id)
+        if path.exists() and path.name not in self.ours:
+            raise OfferError("output.foreign_file", step="output", offer_id=offer_id, path=str(path))
+
         try:
             jsonio.write_atomic(path, jsonio.dumps(payload, indent=2) + "\n")
         except OSError as error:
@@ -61,10 +90,10 @@ class FileSink:
         """Remove the payload an earlier run wrote for an offer that failed now; return whether one existed.
 
         A stale payload beside a report entry marked "failed" would be uploaded by anything that
-        takes every ``*.json`` in the folder.
+        takes every ``*.json`` in the folder. Files the previous report does not list are kept.
         """
         path = self.path(offer_id)
-        if not path.is_file():
+        if path.name not in self.ours or not path.is_file():
             return False
         path.unlink()
         return True

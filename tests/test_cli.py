@@ -74,7 +74,7 @@ def test_run_in_english(tmp_path, capsys):
     captured = capsys.readouterr()
     assert status == 1
     assert "done: 12 offer(s), 8 succeeded, 4 failed" in captured.out
-    assert "offer offline (status expired)" in captured.err
+    assert "offer not on sale (status expired" in captured.err
 
 
 def test_run_all_ok_exits_zero(tmp_path):
@@ -265,3 +265,69 @@ def test_real_subprocess(tmp_path):
     assert "成功 8 个" in completed.stdout
     assert "✗ 655718290347" in completed.stderr
     assert read_report(tmp_path / "out")["summary"]["ok"] == 8
+
+
+def test_out_folder_of_responses_is_never_touched(tmp_path):
+    responses = tmp_path / "responses"
+    shutil.copytree(SAMPLES / "product.get", responses)
+    before = {path.name: path.read_bytes() for path in responses.glob("*.json")}
+    first = tmp_path / "first"
+    main(["run", DOUYIN, "--ids", IDS, "--source", str(responses), "--out", str(first)])
+
+    status = main(["run", DOUYIN, "--ids", IDS, "--source", str(first), "--out", str(responses)])
+
+    after = {path.name: path.read_bytes() for path in responses.glob("*.json") if path.name != "report.json"}
+    entries = json.loads((responses / "report.json").read_text(encoding="utf-8"))["offers"]
+    assert status == 1
+    assert after == before
+    assert all(entry["status"] == "failed" for entry in entries)
+    assert not any(entry.get("removed_stale_output") for entry in entries)
+
+
+def test_payload_never_overwrites_a_foreign_file(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    saved = out / "672839104523.json"
+    saved.write_bytes((SAMPLES / "product.get" / "672839104523.json").read_bytes())
+    ids = tmp_path / "ids.txt"
+    ids.write_text("672839104523\n", encoding="utf-8")
+
+    status = main(["run", DOUYIN, "--ids", str(ids), "--source", PRODUCT_GET, "--out", str(out)])
+
+    assert status == 1
+    assert saved.read_bytes() == (SAMPLES / "product.get" / "672839104523.json").read_bytes()
+    assert read_report(out)["offers"][0]["error_code"] == "output.foreign_file"
+
+
+def test_out_folder_of_other_target_refused(tmp_path, capsys):
+    main(["run", DOUYIN, "--ids", IDS, "--source", PRODUCT_GET, "--out", str(tmp_path)])
+
+    status = main(["run", TAOBAO, "--ids", IDS, "--source", PRODUCT_GET, "--out", str(tmp_path)])
+
+    assert status == 2
+    assert "douyin" in capsys.readouterr().err
+
+
+def test_rerun_removes_own_stale_payload_only(tmp_path):
+    source = tmp_path / "source"
+    shutil.copytree(SAMPLES / "product.get", source)
+    out = tmp_path / "out"
+    main(["run", DOUYIN, "--ids", IDS, "--source", str(source), "--out", str(out)])
+    (source / "672839104523.json").write_text('{"success": false, "errorCode": "x", "errorMessage": "gone"}', encoding="utf-8")
+    (out / "note.json").write_text("{}", encoding="utf-8")
+
+    main(["run", DOUYIN, "--ids", IDS, "--source", str(source), "--out", str(out)])
+
+    entry = next(item for item in read_report(out)["offers"] if item["offer_id"] == "672839104523")
+    assert entry["removed_stale_output"] is True
+    assert not (out / "672839104523.json").exists()
+    assert (out / "note.json").exists()
+
+
+def test_report_path_is_a_folder(tmp_path, capsys):
+    (tmp_path / "report.json").mkdir()
+
+    status = main(["run", DOUYIN, "--ids", IDS, "--source", PRODUCT_GET, "--out", str(tmp_path)])
+
+    assert status == 2
+    assert "report.json" in capsys.readouterr().err

@@ -114,8 +114,8 @@ def test_offline_params():
     error = extract_error("product.get", raw_sample("product.get", "655718290347"), "655718290347")
 
     assert error.params == {"status": "expired"}
-    assert error.render("zh") == "商品已下架（状态 expired），跳过"
-    assert error.render("en") == "offer offline (status expired); not mapped"
+    assert error.render("zh") == "商品不在售（状态 expired，不是 published），没有处理"
+    assert error.render("en") == "offer not on sale (status expired, not published); not mapped"
 
 
 @pytest.mark.parametrize(

@@ -443,6 +443,7 @@ MESSAGE_PARAMS = {
     "money.quantity_invalid": {"value": -1},
     "money.no_cost": {"sku_id": "4471"},
     "money.ranges_invalid": {"index": 0, "value": "["},
+    "money.ranges_unsorted": {"index": 1, "value": {"up_to": 5, "markup": 2}},
 }
 
 
@@ -498,3 +499,22 @@ def test_retail_price_defaults_equal_cost(cost, expected):
 
 def test_retail_price_all_options():
     assert retail_price("23.41", "1.5", "0", COST_RANGES, ".9") == Decimal("37.90")
+
+
+@pytest.mark.parametrize(
+    "ranges",
+    [[{"up_to": 50, "markup": 2}, {"up_to": 10, "markup": 3}], [{"markup": 2}, {"up_to": 10, "markup": 3}], [{"up_to": 10, "markup": 2}, {"up_to": 10, "markup": 3}]],
+)
+def test_cost_ranges_must_rise(ranges):
+    with pytest.raises(DataError) as caught:
+        markup_for_cost("5", ranges, 1)
+
+    assert caught.value.key == "money.ranges_unsorted"
+    assert caught.value.params["index"] == 1
+
+
+def test_sku_cost_zero_dropship_price_means_none():
+    offer = make_offer()
+    sku = {"sku_id": "1", "consign_price": Decimal("0"), "price": Decimal("12.5")}
+
+    assert sku_cost(sku, offer) == Decimal("12.5")

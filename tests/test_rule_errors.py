@@ -354,7 +354,8 @@ def test_var_outside_schema_range(rules_dir):
 
     problems = problems_of(path)
 
-    assert summary(problems) == [(11, 11, "vars.markup", "rule.structure")]
+    assert summary(problems) == [(line_of(path, "  markup: 0 "), 11, "vars.markup", "validate.exclusiveMinimum")]
+    assert problems[0].render("zh") == "vars.markup 必须大于 0，实际是 0"
 
 
 # --- tables --------------------------------------------------------------------------------

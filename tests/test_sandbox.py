@@ -264,3 +264,16 @@ def test_int_filter_text(rules_dir):
 @pytest.mark.parametrize(("text", "value"), [("'12'", 12), ("' 7 '", 7), ("'2.0'", 2), ("3", 3)])
 def test_int_filter_accepts_whole_numbers(rules_dir, text, value):
     assert probe(rules_dir, "{{ " + text + " | int }}") == value
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["{{ 'a'.ljust(1000000000) }}", "{{ '%0999999999d' % 1 }}", "{{ '{:>999999999}'.format(1) }}", "{{ 'a'.center(10**9) }}", "{{ '1'.zfill(10**9) }}"],
+)
+def test_unbounded_text_methods_fail_fast(rules_dir, expression):
+    started = time.monotonic()
+
+    error = probe_error(rules_dir, expression)
+
+    assert time.monotonic() - started < 5
+    assert error.key == "map.sandbox"

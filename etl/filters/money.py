@@ -191,15 +191,34 @@ def markup_for_cost(cost: Any, ranges: Any, default: Any = 1) -> Decimal:
     Raises ``money.ranges_invalid`` for a range that is not such a mapping.
     """
     base = to_decimal(cost)
-    for index, item in enumerate(ranges or []):
-        if not isinstance(item, Mapping) or "markup" not in item:
-            raise DataError("money.ranges_invalid", index=index, value=item)
-
+    for item in check_cost_ranges(ranges):
         limit = item.get("up_to")
         if limit is None or base <= to_decimal(limit):
             return _parse_markup(item["markup"])
 
     return _parse_markup(default)
+
+
+def check_cost_ranges(ranges: Any) -> list:
+    """Return ``ranges`` as a list after checking its form and that ``up_to`` rises from range to range.
+
+    An unsorted list would let a later, wider range never match, so it is rejected
+    (``money.ranges_unsorted``), as is a range after one without ``up_to``.
+    """
+    checked = []
+    previous = None
+    for index, item in enumerate(ranges or []):
+        if not isinstance(item, Mapping) or "markup" not in item or set(item) - {"up_to", "markup"}:
+            raise DataError("money.ranges_invalid", index=index, value=item)
+
+        _parse_markup(item["markup"])
+        limit = item.get("up_to")
+        if previous == "open" or (limit is not None and previous is not None and to_decimal(limit) <= previous):
+            raise DataError("money.ranges_unsorted", index=index, value=item)
+
+        previous = "open" if limit is None else to_decimal(limit)
+        checked.append(item)
+    return checked
 
 
 def retail_price(cost: Any, markup: Any = 1, add: Any = 0, cost_ranges: Any = None, ending: Any = None) -> Decimal:
@@ -323,11 +342,13 @@ def sku_cost(sku: Mapping[str, Any] | None, offer: Mapping[str, Any]) -> Decimal
     ``money.invalid`` or ``money.negative`` when the price found is unusable.
     """
     if sku is not None:
-        for key in ("consign_price", "price"):
-            if sku.get(key) is not None:
-                return to_decimal(sku[key])
+        # A dropship price of 0 means the seller set none, so the next step applies.
+        if sku.get("consign_price") is not None and to_decimal(sku["consign_price"]) > 0:
+            return to_decimal(sku["consign_price"])
+        if sku.get("price") is not None:
+            return to_decimal(sku["price"])
 
-    if offer.get("consign_price") is not None:
+    if offer.get("consign_price") is not None and to_decimal(offer["consign_price"]) > 0:
         return to_decimal(offer["consign_price"])
 
     if offer.get("price_tiers"):
