@@ -161,6 +161,12 @@ def build_cli(lang: str) -> click.Group:
     def check_command(rules) -> int:
         return _check(lang, rules)
 
+    @cli.command("init", cls=command_class, help=_text(lang, "cli.help.init"), add_help_option=False)
+    @click.argument("folder", default=".", metavar="DIR")
+    @common_options
+    def init_command(folder) -> int:
+        return _init(lang, folder)
+
     @cli.command("schema", cls=command_class, help=_text(lang, "cli.help.schema"), add_help_option=False)
     @common_options
     def schema_command() -> int:
@@ -316,6 +322,31 @@ def _fetch(lang, options: dict) -> int:
 
     click.echo(_text(lang, "cli.fetch_done", total=len(ids.ids), ok=len(ids.ids) - len(failures), failed=len(failures), out=str(folder)))
     return EXIT_SOME_FAILED if failures or ids.problems else EXIT_OK
+
+
+def _init(lang: str, folder: str) -> int:
+    """Copy the bundled rules, targets and samples into ``folder`` for editing; existing files are kept."""
+    import shutil
+
+    from etl.paths import data_dir
+
+    root = Path(folder)
+    created = kept = 0
+    for name in ("rules", "targets", "samples"):
+        source = data_dir(name)
+        for path in sorted(source.rglob("*")):
+            if not path.is_file() or "__pycache__" in path.parts:
+                continue
+            target = root / name / path.relative_to(source)
+            if target.exists():
+                kept += 1
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+            created += 1
+
+    click.echo(_text(lang, "cli.init_done", created=created, kept=kept, folder=str(root)))
+    return EXIT_OK
 
 
 def _check(lang, rule_texts) -> int:

@@ -331,3 +331,17 @@ def test_report_path_is_a_folder(tmp_path, capsys):
 
     assert status == 2
     assert "report.json" in capsys.readouterr().err
+
+
+def test_init_copies_bundle_without_overwriting(tmp_path, capsys):
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "douyin.yaml").write_text("# mine\n", encoding="utf-8")
+
+    status = main(["init", str(tmp_path)])
+
+    assert status == 0
+    assert (tmp_path / "rules" / "douyin.yaml").read_text(encoding="utf-8") == "# mine\n"
+    assert (tmp_path / "rules" / "taobao.yaml").is_file()
+    assert (tmp_path / "targets" / "douyin" / "target.yaml").is_file()
+    assert (tmp_path / "samples" / "ids.txt").is_file()
+    assert "1 个已存在" in capsys.readouterr().out

@@ -466,6 +466,7 @@ def raised_errors(tmp_path: Path) -> list[DataError]:
     category = load_table(write(tmp_path, "id,target\n1,a\n", name="ok.csv"))
     calls = [
         lambda: load_table(tmp_path / "missing.csv"),
+        lambda: load_table(write(tmp_path, "id,target\n1，a\n", name="fullwidth.csv")),
         lambda: load_table(tmp_path),
         lambda: load_table(write(tmp_path, "a,b\n", "utf-16", "u16.csv")),
         lambda: load_table(write(tmp_path, "", name="empty.csv")),
@@ -500,3 +501,13 @@ def test_catalogue_covers_raised_errors(tmp_path):
     for key, params in messages:
         for lang in ("zh", "en"):
             assert CATALOG[key][lang].format(**params), (key, lang)
+
+
+def test_fullwidth_comma_row_named(tmp_path):
+    path = tmp_path / "category.csv"
+    path.write_text("1688_category_id,douyin_category_leaf_id\n1031910，20000\n", encoding="utf-8")
+
+    with pytest.raises(TableError) as caught:
+        load_table(path)
+
+    assert [(line, key) for line, key, _ in caught.value.problems] == [(2, "table.fullwidth_comma")]

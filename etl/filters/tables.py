@@ -278,6 +278,9 @@ def _add_row(
 
     needed = max(key_index, value_index) + 1
     if len(cells) < needed:
+        if any("\uff0c" in cell for cell in cells):
+            # An input method's full-width comma looks like a separator but is text.
+            return [(line, "table.fullwidth_comma", {**where, "cells": len(cells), "needed": needed})]
         return [(line, "table.bad_row", {**where, "cells": len(cells), "needed": needed})]
 
     key = cells[key_index]
