@@ -254,13 +254,21 @@ def _http_source(profile: str, rule_folder: Path | None, options: dict):
     from etl.fetch import HttpSource, find_source, load_credentials
 
     definition = find_source(options.get("api"), profile, rule_folder)
-    credentials = load_credentials(options.get("credentials"))
+    credentials = load_credentials(definition, options.get("credentials"))
     if credentials is None:
-        raise UsageError("fetch.no_credentials")
+        names = definition.credentials
+        raise UsageError("fetch.no_credentials", api=definition.name, key=names["key"], secret=names["secret"], token=names["token"])
+
+    rate = options.get("rate")
+    if rate is not None and not 0 < rate < float("inf"):
+        raise UsageError("cli.bad_rate", value=rate)
+    retries = options.get("retries")
+    if retries is not None and not 0 <= retries <= 100:
+        raise UsageError("cli.bad_retries", value=retries)
 
     if options.get("verbose"):
         _enable_logging(credentials)
-    return HttpSource(definition, credentials, rate=options.get("rate"), retries=options.get("retries"))
+    return HttpSource(definition, credentials, rate=rate, retries=retries)
 
 
 def _enable_logging(credentials) -> None:
@@ -313,6 +321,7 @@ def _fetch(lang, options: dict) -> int:
         for result in pool.map(fetch_one, ids.ids):
             progress(result)
     except KeyboardInterrupt:
+        http.stop()
         progress.finish()
         click.echo(_text(lang, "cli.fetch_interrupted", done=progress.done, total=len(ids.ids)), err=True)
         return EXIT_INTERRUPTED

@@ -40,15 +40,16 @@ from etl.yamlfile import load_yaml
 
 log = logging.getLogger("etl.fetch")
 
-SOURCE_KEYS = ("name", "description", "profile", "scheme", "gateway", "path", "params", "id_param", "rate_limit",
-               "timeout", "retries", "error_code", "error_message", "success_codes", "transient_codes", "advice", "default")
+SOURCE_KEYS = ("name", "description", "profile", "scheme", "gateway", "gateway_env", "credentials", "path", "params", "id_param",
+               "rate_limit", "timeout", "retries", "error_code", "error_message", "success_codes", "transient_codes",
+               "fatal_codes", "advice", "default")
 
-ENV_APP_KEY = "ETL_1688_APP_KEY"
-ENV_APP_SECRET = "ETL_1688_APP_SECRET"
-ENV_ACCESS_TOKEN = "ETL_1688_ACCESS_TOKEN"
-ENV_GATEWAY = "ETL_1688_GATEWAY"
+# Environment variables and credentials-file section of the official 1688 app, the default.
+OFFICIAL_CREDENTIALS = {"key": "ETL_1688_APP_KEY", "secret": "ETL_1688_APP_SECRET", "token": "ETL_1688_ACCESS_TOKEN", "section": "1688"}
+
+MAX_RETRY_AFTER = 120.0  # seconds; a longer pause request fails the offer instead of freezing the run
+
 ENV_CREDENTIALS_FILE = "ETL_CREDENTIALS_FILE"
-DEFAULT_CREDENTIALS_FILE = Path.home() / ".config" / "etl" / "credentials.yaml"
 
 
 # -- source definitions ------------------------------------------------------------------------
@@ -75,6 +76,12 @@ class SourceDefinition:
     transient_codes: tuple[str, ...]
     advice: Mapping[str, Mapping[str, str]]
     default: bool = False  # the source chosen for its profile when --api is not given
+    gateway_env: str = "ETL_1688_GATEWAY"  # environment variable that replaces ``gateway``
+    credentials: Mapping[str, str] = field(default_factory=lambda: dict(OFFICIAL_CREDENTIALS))
+    fatal_codes: tuple[str, ...] = ()  # codes that stop every later request of the run (bad key, secret, token)
+
+    def is_fatal(self, code: str) -> bool:
+        return any(fnmatch.fnmatchcase(code, pattern) for pattern in self.fatal_codes)
 
     def is_transient(self, code: str) -> bool:
         return any(fnmatch.fnmatchcase(code, pattern) for pattern in self.transient_codes)
@@ -148,25 +155,31 @@ def load_source(path: str | Path) -> SourceDefinition:
         transient_codes=tuple(str(code) for code in data.get("transient_codes") or ()),
         advice={str(code): dict(texts) for code, texts in (data.get("advice") or {}).items()},
         default=bool(data.get("default", False)),
+        gateway_env=str(data.get("gateway_env", "ETL_1688_GATEWAY")),
+        credentials={**OFFICIAL_CREDENTIALS, **{str(k): str(v) for k, v in (data.get("credentials") or {}).items()}},
+        fatal_codes=tuple(str(code) for code in data.get("fatal_codes") or ()),
     )
 
 
 # -- credentials ------------------------------------------------------------------------------
 
 
-def load_credentials(file: str | Path | None = None) -> Credentials | None:
-    """Read 1688 credentials from the environment, else from a credentials file outside the repository.
+def load_credentials(definition: SourceDefinition, file: str | Path | None = None) -> Credentials | None:
+    """Read the source's credentials from the environment, else from a credentials file outside the repository.
 
-    The file (``--credentials``, ``ETL_CREDENTIALS_FILE`` or ``~/.config/etl/credentials.yaml``)
-    holds ``1688: {app_key: ..., app_secret: ..., access_token: ...}``. Returns ``None`` when
-    neither gives a key and secret.
+    Each source names its variables and file section (the official app: ``ETL_1688_APP_KEY``,
+    ``ETL_1688_APP_SECRET``, ``ETL_1688_ACCESS_TOKEN`` and section ``1688``), so one platform's
+    secret is never sent to another. The file (``--credentials``, ``ETL_CREDENTIALS_FILE`` or
+    ``~/.config/etl/credentials.yaml``) holds ``"1688": {app_key: ..., app_secret: ...,
+    access_token: ...}``. Returns ``None`` when neither gives a key and secret.
     """
-    key, secret = os.environ.get(ENV_APP_KEY), os.environ.get(ENV_APP_SECRET)
+    names = definition.credentials
+    key, secret = os.environ.get(names["key"]), os.environ.get(names["secret"])
     if key and secret:
-        return Credentials(key, secret, os.environ.get(ENV_ACCESS_TOKEN) or None)
+        return Credentials(key, secret, os.environ.get(names["token"]) or None)
 
     explicit = file or os.environ.get(ENV_CREDENTIALS_FILE)
-    path = Path(explicit) if explicit else DEFAULT_CREDENTIALS_FILE
+    path = Path(explicit) if explicit else Path.home() / ".config" / "etl" / "credentials.yaml"
     if not path.is_file():
         if explicit:
             raise UsageError("fetch.credentials_file_missing", path=str(path))
@@ -175,11 +188,25 @@ def load_credentials(file: str | Path | None = None) -> Credentials | None:
     if _inside_repository(path):
         raise UsageError("fetch.credentials_in_repository", path=str(path))
 
-    document = load_yaml(path)
-    section = (document.data or {}).get("1688") if isinstance(document.data, dict) else None
+    section = _credentials_section(path, names["section"])
     if not isinstance(section, dict) or not section.get("app_key") or not section.get("app_secret"):
-        raise UsageError("fetch.credentials_file_invalid", path=str(path))
+        raise UsageError("fetch.credentials_file_invalid", path=str(path), section=names["section"])
     return Credentials(str(section["app_key"]), str(section["app_secret"]), str(section.get("access_token") or "") or None)
+
+
+def _credentials_section(path: Path, name: str) -> Any:
+    """Read one section of a credentials file; a broken file is reported without echoing its lines."""
+    from etl.errors import RuleError
+
+    try:
+        data = load_yaml(path).data
+    except RuleError:
+        raise UsageError("fetch.credentials_file_invalid", path=str(path), section=name) from None
+
+    if not isinstance(data, dict):
+        return None
+    # YAML reads an unquoted 1688: as the number 1688.
+    return data.get(name, data.get(int(name)) if name.isdigit() else None)
 
 
 def _inside_repository(path: Path) -> bool:
@@ -196,10 +223,15 @@ def _inside_repository(path: Path) -> bool:
 class _Transient(Exception):
     """A failure worth retrying; ``retry_after`` is the server's requested pause in seconds."""
 
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    def __init__(self, reason: str, retry_after: float | None = None, rate_limited: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+        self.rate_limited = rate_limited
+
+
+class _Stopped(Exception):
+    """The run is being interrupted; waiting stops at once."""
 
 
 @dataclass
@@ -224,16 +256,26 @@ class HttpSource:
                  backoff: float = 0.5, max_backoff: float = 30.0, session: requests.Session | None = None) -> None:
         self.definition = definition
         self.credentials = credentials
-        self.gateway = (gateway or os.environ.get(ENV_GATEWAY) or definition.gateway).rstrip("/")
-        self.bucket = TokenBucket(rate or definition.rate_limit)
+        self.gateway = (gateway or os.environ.get(definition.gateway_env) or definition.gateway).rstrip("/")
+        self.stopped = threading.Event()
+        self.bucket = TokenBucket(rate or definition.rate_limit, sleep=self._sleep)
         self.timeout = timeout or definition.timeout
         self.attempts = 1 + (definition.retries if retries is None else retries)
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.redactor = Redactor(credentials.secrets())
         self.stats = FetchStats()
+        self.fatal: OfferError | None = None  # set by a bad key, secret or token; later offers fail without a request
         self._local = threading.local()
         self._session = session
+
+    def stop(self) -> None:
+        """Make waiting requests give up at once, for Ctrl-C."""
+        self.stopped.set()
+
+    def _sleep(self, seconds: float) -> None:
+        if self.stopped.wait(seconds):
+            raise _Stopped()
 
     def fetch(self, offer_id: str) -> Any:
         """Return the parsed response for ``offer_id``; raise :class:`OfferError` (step ``source``)."""
@@ -241,20 +283,27 @@ class HttpSource:
 
     def fetch_bytes(self, offer_id: str) -> bytes:
         """Return the raw response body for ``offer_id`` exactly as received."""
+        if self.fatal is not None:
+            raise OfferError("source.aborted", step="source", offer_id=offer_id, params=dict(self.fatal.params))
+
         retrying = Retrying(
             stop=stop_after_attempt(self.attempts),
             wait=self._wait,
+            sleep=self._sleep,
             retry=retry_if_exception_type(_Transient),
             before_sleep=lambda state: self._note_retry(offer_id, state),
             reraise=False,
         )
         try:
             return retrying(self._attempt, offer_id)
+        except _Stopped:
+            raise OfferError("source.interrupted", step="source", offer_id=offer_id) from None
         except RetryError as error:
             last = error.last_attempt.exception()
             reason = last.reason if isinstance(last, _Transient) else str(last)
-            raise OfferError("source.retries_exhausted", step="source", offer_id=offer_id,
-                             attempts=self.attempts, reason=self.redactor.text(reason)) from None
+            key = "source.rate_limited" if isinstance(last, _Transient) and last.rate_limited else "source.retries_exhausted"
+            raise OfferError(key, step="source", offer_id=offer_id, attempts=self.attempts,
+                             reason=self.redactor.text(reason), rate=f"{self.bucket.rate:g}") from None
 
     def _attempt(self, offer_id: str) -> bytes:
         self.bucket.acquire()
@@ -263,8 +312,9 @@ class HttpSource:
         self.stats.add(requests_made=1)
 
         try:
+            # Redirects are not followed: a signed request must never be replayed to another host.
             response = self._http().request(request.method, request.url, params=request.params or None,
-                                            data=request.data or None, timeout=self.timeout)
+                                            data=request.data or None, timeout=self.timeout, allow_redirects=False)
         except requests.Timeout:
             raise _Transient(f"timed out after {self.timeout:g} s") from None
         except requests.ConnectionError as error:
@@ -283,14 +333,26 @@ class HttpSource:
         code, message = self._error_of(parsed)
         retry_after = _retry_after(response.headers.get("Retry-After"))
 
+        if retry_after is not None and retry_after > MAX_RETRY_AFTER:
+            raise OfferError("source.retry_after_too_long", step="source", offer_id=offer_id, seconds=f"{retry_after:g}")
+
         if code is not None and self.definition.is_transient(code):
+            # The server says "too fast": every worker slows down, not only this one.
+            rate = self.bucket.slow_down()
+            log.warning("rate limited (%s); lowering the request rate to %.2f/s", code, rate)
             self.bucket.hold_off(retry_after or 1 / self.bucket.rate)
-            raise _Transient(f"rate limited ({code})", retry_after)
+            raise _Transient(f"rate limited ({code})", retry_after, rate_limited=True)
 
         if response.status_code >= 500 or response.status_code == 429:
             if retry_after:
                 self.bucket.hold_off(retry_after)
-            raise _Transient(f"HTTP {response.status_code}", retry_after)
+            if response.status_code == 429:
+                self.bucket.slow_down()
+            raise _Transient(f"HTTP {response.status_code}", retry_after, rate_limited=response.status_code == 429)
+
+        if 300 <= response.status_code < 400:
+            raise OfferError("source.redirect", step="source", offer_id=offer_id, status=response.status_code,
+                             location=self.redactor.text(response.headers.get("Location", "-")))
 
         if response.status_code >= 400 or (code is not None and self.definition.advice_for(code) is not None):
             self._fail_permanently(offer_id, response.status_code, code, message)
@@ -302,7 +364,7 @@ class HttpSource:
 
     def _fail_permanently(self, offer_id: str, status: int, code: str | None, message: str | None) -> None:
         advice = self.definition.advice_for(code) if code else None
-        raise OfferError(
+        error = OfferError(
             "source.api_error",
             step="source",
             offer_id=offer_id,
@@ -311,6 +373,9 @@ class HttpSource:
             message=self.redactor.text(message or ""),
             advice=dict(advice) if advice else {"zh": "请检查接口定义和请求参数", "en": "check the source definition and the request parameters"},
         )
+        if code and self.definition.is_fatal(code):
+            self.fatal = error
+        raise error
 
     def _error_of(self, parsed: Any) -> tuple[str | None, str | None]:
         if not isinstance(parsed, dict):
@@ -370,7 +435,7 @@ def _retry_after(value: str | None) -> float | None:
         seconds = float(value)
     except ValueError:
         return None
-    return seconds if seconds > 0 else None
+    return seconds if 0 < seconds < float("inf") else None
 
 
 # -- cache ------------------------------------------------------------------------------------
@@ -381,10 +446,15 @@ class CachedSource:
 
     def __init__(self, source: HttpSource, folder: str | Path, max_age: float) -> None:
         self.source = source
-        self.folder = Path(folder)
+        # One subfolder per API, because the same offer id answers differently per API.
+        self.folder = Path(folder) / source.definition.name
         self.folder.mkdir(parents=True, exist_ok=True)
         self.max_age = max_age
         self.hits = 0
+        self.redactor = source.redactor
+
+    def stop(self) -> None:
+        self.source.stop()
 
     def fetch(self, offer_id: str) -> Any:
         path = self.folder / f"{offer_id}.json"
@@ -398,7 +468,17 @@ class CachedSource:
 
 
 def save_raw(path: Path, body: bytes) -> None:
-    """Write a response body byte for byte, atomically, so ``--source`` replays exactly what arrived."""
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_bytes(body)
-    os.replace(temporary, path)
+    """Write a response body byte for byte, atomically, so ``--source`` replays exactly what arrived.
+
+    The temporary file has a unique name, so two runs sharing a cache folder never collide.
+    """
+    import tempfile
+
+    handle, temporary = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(body)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

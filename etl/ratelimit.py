@@ -17,7 +17,7 @@ class TokenBucket:
 
     def __init__(self, rate: float, burst: int = 1, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
-        if rate <= 0:
+        if not rate > 0 or rate == float("inf"):
             raise ValueError(f"rate must be above 0 requests per second, got {rate}")
         if burst < 1:
             raise ValueError(f"burst must be at least 1, got {burst}")
@@ -43,6 +43,13 @@ class TokenBucket:
 
             self._sleep(delay)
             waited += delay
+
+    def slow_down(self, factor: float = 0.5, floor: float = 0.2) -> float:
+        """Lower the rate after the server said "too fast"; return the new rate in requests per second."""
+        with self._lock:
+            self._refill()
+            self.rate = max(floor, self.rate * factor)
+            return self.rate
 
     def hold_off(self, seconds: float) -> None:
         """Make the next token available no sooner than ``seconds`` from now."""

@@ -18,6 +18,8 @@ SECRET_PARAMETERS = ("access_token", "_aop_signature", "secret", "app_secret", "
 
 _PARAMETER = re.compile(r"(?i)(?<![A-Za-z0-9_])(" + "|".join(re.escape(name) for name in SECRET_PARAMETERS) + r")=([^&\s\"']+)")
 _APP_KEY_PATH = re.compile(r"(/param2/\d+/[^/\s]+/[^/\s]+/)([^/?\s\"']+)")
+# An AOP signature is HMAC-SHA1 in upper-case hex: 40 characters. A server may echo it back.
+_SIGNATURE_VALUE = re.compile(r"(?<![0-9A-Za-z])[0-9A-F]{40}(?![0-9A-Za-z])")
 
 
 class Redactor:
@@ -31,6 +33,7 @@ class Redactor:
         for secret in self.secrets:
             text = text.replace(secret, MASK)
         text = _PARAMETER.sub(lambda match: f"{match.group(1)}={MASK}", text)
+        text = _SIGNATURE_VALUE.sub(MASK, text)
         return _APP_KEY_PATH.sub(lambda match: match.group(1) + MASK, text)
 
     def logging_filter(self) -> logging.Filter:

@@ -121,6 +121,10 @@ def run_offer(rule: Rule, source: Source, sink: FileSink, offer_id: str) -> Offe
         output = sink.write(offer_id, mapped.payload)
     except OfferError as error:
         error.offer_id = error.offer_id or offer_id
+        redactor = getattr(source, "redactor", None)
+        if redactor is not None:
+            # A server may echo a secret in an error message; nothing unredacted reaches the report.
+            error.params = {name: redactor.text(value) if isinstance(value, str) else value for name, value in error.params.items()}
         removed = error.step != "output" and sink.discard(offer_id)
         return OfferResult(offer_id, "failed", error=error, removed_stale_output=removed)
 
@@ -142,33 +146,57 @@ def run_batch(
     most ``workers * 4`` offers are in flight, so a long ids file is streamed, not loaded.
     """
     batch = Batch()
+    pipeline = _Pipeline(rule, source, sink, workers)
     try:
-        for result in _results(rule, offer_ids, source, sink, workers):
+        for result in pipeline.run(offer_ids):
             batch.results.append(result)
             if on_result is not None:
                 on_result(result)
     except KeyboardInterrupt:
         batch.interrupted = True
+        # Offers already running finish (their payload files are written), so they are listed too.
+        batch.results.extend(pipeline.finished_after_interrupt)
     return batch
 
 
-def _results(rule, offer_ids, source, sink, workers) -> Iterator[OfferResult]:
-    if workers <= 1:
-        for offer_id in offer_ids:
-            yield run_offer(rule, source, sink, offer_id)
-        return
+class _Pipeline:
+    """Run offers in order, in a bounded thread pool when ``workers`` is above 1."""
 
-    window = workers * 4
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="etl-offer")
-    pending: deque = deque()
-    try:
-        for offer_id in offer_ids:
-            pending.append(pool.submit(run_offer, rule, source, sink, offer_id))
-            if len(pending) >= window:
+    def __init__(self, rule: Rule, source: Source, sink: FileSink, workers: int) -> None:
+        self.rule, self.source, self.sink, self.workers = rule, source, sink, workers
+        self.finished_after_interrupt: list[OfferResult] = []
+
+    def run(self, offer_ids: Iterable[str]) -> Iterator[OfferResult]:
+        if self.workers <= 1:
+            for offer_id in offer_ids:
+                yield run_offer(self.rule, self.source, self.sink, offer_id)
+            return
+
+        window = self.workers * 4
+        pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="etl-offer")
+        pending: deque = deque()
+        try:
+            for offer_id in offer_ids:
+                pending.append(pool.submit(run_offer, self.rule, self.source, self.sink, offer_id))
+                if len(pending) >= window:
+                    yield pending.popleft().result()
+
+            while pending:
                 yield pending.popleft().result()
+        except KeyboardInterrupt:
+            self._stop(pool, pending)
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
-        while pending:
-            yield pending.popleft().result()
-    finally:
-        # On Ctrl-C or an early stop, offers not started yet are dropped instead of awaited.
-        pool.shutdown(wait=True, cancel_futures=True)
+    def _stop(self, pool: ThreadPoolExecutor, pending: deque) -> None:
+        """Drop offers not started, make waiting requests give up, and keep what finished."""
+        for future in pending:
+            future.cancel()
+
+        stop = getattr(self.source, "stop", None)
+        if stop is not None:
+            stop()
+
+        pool.shutdown(wait=True)
+        self.finished_after_interrupt = [future.result() for future in pending if not future.cancelled()]

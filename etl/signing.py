@@ -22,8 +22,12 @@ class Credentials:
     access_token: str | None = field(default=None, repr=False)
 
     def secrets(self) -> tuple[str, ...]:
-        """Values that must never appear in output, logs or errors."""
-        return tuple(value for value in (self.app_key, self.app_secret, self.access_token) if value)
+        """Values that must never appear in output, logs or errors.
+
+        The app key is an identifier, not a secret; it is masked where it appears as a request
+        parameter or in the AOP path, but offer ids that happen to contain it stay readable.
+        """
+        return tuple(value for value in (self.app_secret, self.access_token) if value)
 
 
 @dataclass(frozen=True)

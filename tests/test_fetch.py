@@ -266,9 +266,9 @@ def test_cache_reused_within_max_age(fake, credentials_env, tmp_path):
 
 
 def test_run_reseller_profile(fake, credentials_env, monkeypatch, tmp_path):
-    monkeypatch.setenv("ETL_1688_APP_KEY", RESELLER_KEY)
-    monkeypatch.setenv("ETL_1688_APP_SECRET", RESELLER_SECRET)
-    monkeypatch.setenv("ETL_1688_GATEWAY", fake.url)
+    monkeypatch.setenv("ETL_1688_RESELLER_KEY", RESELLER_KEY)
+    monkeypatch.setenv("ETL_1688_RESELLER_SECRET", RESELLER_SECRET)
+    monkeypatch.setenv("ETL_1688_RESELLER_GATEWAY", fake.url)
 
     status = main(["run", str(ROOT / "rules" / "douyin.yaml"), "--ids", str(SAMPLES / "item_get" / "ids.txt"), "--profile", "item_get",
                    "--out", str(tmp_path), "--rate", "50"])
@@ -345,3 +345,123 @@ def test_ctrl_c_leaves_complete_files_and_a_report(tmp_path):
     for path in out.glob("*.json"):
         json.loads(path.read_text(encoding="utf-8"))
     assert not list(out.glob("*.tmp"))
+
+
+def test_reseller_never_gets_official_secret(fake, credentials_env, monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("ETL_1688_RESELLER_GATEWAY", fake.url)
+    monkeypatch.delenv("ETL_1688_RESELLER_KEY", raising=False)
+    monkeypatch.delenv("ETL_1688_RESELLER_SECRET", raising=False)
+    monkeypatch.delenv("ETL_CREDENTIALS_FILE", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+
+    status = main(["run", str(ROOT / "rules" / "douyin.yaml"), "--ids", str(SAMPLES / "ids.txt"), "--profile", "item_get", "--out", str(tmp_path / "out")])
+
+    assert status == 2
+    assert fake.requests == []
+    assert "ETL_1688_RESELLER_KEY" in capsys.readouterr().err
+
+
+def test_redirect_not_followed(tmp_path):
+    import http.server
+    import threading
+
+    class Redirecting(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.send_response(307)
+            self.send_header("Location", "http://127.0.0.2:9/steal")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirecting)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        source = HttpSource(find_source("alibaba.product.get", "product.get"), Credentials(KEY, SECRET, TOKEN),
+                            gateway=f"http://127.0.0.1:{server.server_address[1]}/openapi", rate=50, backoff=0.01)
+        error = fetch_error(source)
+    finally:
+        server.shutdown()
+
+    assert (error.key, error.params["status"]) == ("source.redirect", 307)
+
+
+def test_bad_secret_stops_later_requests(fake):
+    definition = find_source("alibaba.product.get", "product.get")
+    source = HttpSource(definition, Credentials(KEY, "wrong-secret", TOKEN), gateway=fake.url + "/openapi", rate=50, backoff=0.01)
+
+    first = fetch_error(source, "672839104523")
+    second = fetch_error(source, "698310457726")
+
+    assert first.key == "source.api_error"
+    assert second.key == "source.aborted"
+    assert len(fake.requests) == 1
+
+
+def test_rate_limit_answers_slow_the_client_down():
+    with Fake1688(product_dir=SAMPLES / "product.get", rate_limit=4, burst=1) as gateway:
+        source = official(gateway, rate=20, retries=8)
+        for path in sorted((SAMPLES / "product.get").glob("*.json"))[:8]:
+            source.fetch_bytes(path.stem)
+
+    assert source.bucket.rate < 20
+    assert len([record for record in gateway.requests if record.status == 200]) == 8
+
+
+def test_long_retry_after_fails_instead_of_freezing(fake):
+    fake.faults[OFFER] = ["retry_after:3600"]
+
+    error = fetch_error(official(fake))
+
+    assert error.key == "source.retry_after_too_long"
+
+
+def test_echoed_secret_redacted_in_report(tmp_path, monkeypatch):
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    (saved / f"{OFFER}.json").write_text(
+        json.dumps({"success": False, "errorCode": "isv.echo", "errorMessage": f"token {TOKEN} and secret {SECRET} rejected"}), encoding="utf-8")
+
+    with Fake1688(product_dir=saved) as gateway:
+        monkeypatch.setenv("ETL_1688_APP_KEY", KEY)
+        monkeypatch.setenv("ETL_1688_APP_SECRET", SECRET)
+        monkeypatch.setenv("ETL_1688_ACCESS_TOKEN", TOKEN)
+        monkeypatch.setenv("ETL_1688_GATEWAY", gateway.url + "/openapi")
+        ids = tmp_path / "ids.txt"
+        ids.write_text(f"{OFFER}\n", encoding="utf-8")
+        main(["run", str(ROOT / "rules" / "douyin.yaml"), "--ids", str(ids), "--out", str(tmp_path / "out"), "--rate", "50"])
+
+    report = (tmp_path / "out" / "report.json").read_text(encoding="utf-8")
+    assert "isv.echo" in report
+    assert TOKEN not in report
+    assert SECRET not in report
+
+
+def test_credentials_file_unquoted_section(monkeypatch, tmp_path):
+    for name in ("ETL_1688_APP_KEY", "ETL_1688_APP_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    path = tmp_path / "credentials.yaml"
+    path.write_text("1688:\n  app_key: k1\n  app_secret: s1\n  access_token: t1\n", encoding="utf-8")
+
+    from etl.fetch import load_credentials
+
+    credentials = load_credentials(find_source(None, "product.get"), path)
+
+    assert (credentials.app_key, credentials.app_secret, credentials.access_token) == ("k1", "s1", "t1")
+
+
+def test_broken_credentials_file_not_echoed(monkeypatch, tmp_path):
+    for name in ("ETL_1688_APP_KEY", "ETL_1688_APP_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    path = tmp_path / "credentials.yaml"
+    path.write_text("1688:\n  app_secret: VerySecret123\n  access_token: [unclosed\n", encoding="utf-8")
+
+    from etl.errors import UsageError
+    from etl.fetch import load_credentials
+
+    with pytest.raises(UsageError) as caught:
+        load_credentials(find_source(None, "product.get"), path)
+
+    assert "VerySecret123" not in caught.value.render("zh") + caught.value.render("en")
