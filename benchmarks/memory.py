@@ -63,6 +63,7 @@ def _run_size(work_folder: Path, source: Path, ids: list[str], rule: str, keep_o
         "command": measured.command_text,
         "exit_status": measured.exit_status,
         "seconds": round(measured.seconds, 1),
+        "timed_out_and_interrupted": measured.timed_out,
         "offers_per_second": round(size / measured.seconds, 1),
         "peak_rss_mib": round(measured.peak_rss_mib, 1),
     }

@@ -9,6 +9,7 @@ error) for 1% of the offers and checks that ``report.json`` still lists every of
 
 from __future__ import annotations
 
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -81,8 +82,9 @@ def _run_against_fake(work_folder: Path, name: str, source: Path, ids: list[str]
             "ETL_1688_GATEWAY": fake.url + "/openapi",
         })
         arguments = ["run", rule, "--ids", str(ids_file), "--rate", f"{rate:g}", "--workers", str(workers), "--out", str(out)]
-        # Retries after faults add seconds, never minutes; the margin covers a slow machine.
-        measured = run_measured(arguments, work_folder / "logs", name, environment, timeout=60 + 4 * len(ids) / rate)
+        # At the full rate the run takes len(ids) / rate seconds; three times that allows for a
+        # client that slows down after rate-limit errors, and then the run is interrupted.
+        measured = run_measured(arguments, work_folder / "logs", name, environment, timeout=60 + 3 * len(ids) / rate)
         max_in_window = fake.max_requests_in_window(1.0)
     finally:
         fake.stop()
@@ -91,6 +93,7 @@ def _run_against_fake(work_folder: Path, name: str, source: Path, ids: list[str]
         "command": "ETL_1688_GATEWAY=<fake>/openapi ETL_1688_APP_KEY=... " + measured.command_text,
         "exit_status": measured.exit_status,
         "seconds": round(measured.seconds, 1),
+        "timed_out_and_interrupted": measured.timed_out,
         "faults_injected": sum(len(entries) for entries in faults.values()),
         "max_requests_in_1s": max_in_window,
         "max_requests_in_1s_target": int(rate) + 1,
@@ -98,6 +101,7 @@ def _run_against_fake(work_folder: Path, name: str, source: Path, ids: list[str]
     }
     result.update(_request_figures(fake.requests, rate))
     result["end_to_end_offers_per_second"] = round(len(ids) / measured.seconds, 2)
+    result.update(_client_rate_changes(measured.stderr))
     result.update(_report_figures(out / "report.json", ids))
     return result
 
@@ -125,6 +129,12 @@ def _request_figures(requests: list, rate: float) -> dict[str, Any]:
         "achieved_share_target": RATE_TARGET_SHARE,
         "achieved_share_target_met": achieved / rate >= RATE_TARGET_SHARE,
     }
+
+
+def _client_rate_changes(stderr: str) -> dict[str, Any]:
+    """Find the client's "lowering the request rate to N/s" warnings in the run's stderr."""
+    rates = re.findall(r"lowering the request rate to ([0-9.]+)/s", stderr)
+    return {"client_rate_reductions": len(rates), "client_final_rate_per_second": float(rates[-1]) if rates else None}
 
 
 def _report_figures(path: Path, ids: list[str]) -> dict[str, Any]:

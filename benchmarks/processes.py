@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from benchmarks import ROOT
+
+# Seconds between the SIGINT sent at a timeout and SIGKILL, for ``etl run`` to write its partial report.
+KILL_GRACE_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,7 @@ class Measured:
     exit_status: int
     seconds: float
     peak_rss_mib: float
+    timed_out: bool
     stdout: str
     stderr: str
 
@@ -54,7 +59,7 @@ def run_measured(arguments: Sequence[str], log_folder: Path, name: str, environm
     ``os.wait4`` returns the resource usage of that one child, so ``ru_maxrss`` is its own peak
     resident set size (Linux reports KiB), not the maximum over every child this process
     started. Output goes to ``log_folder/<name>.out`` and ``.err`` so a full pipe never stalls
-    the child. A child still running after ``timeout`` seconds is killed.
+    the child. See :func:`_wait` for what happens at ``timeout`` seconds.
     """
     log_folder.mkdir(parents=True, exist_ok=True)
     command = etl_command() + list(arguments)
@@ -63,7 +68,7 @@ def run_measured(arguments: Sequence[str], log_folder: Path, name: str, environm
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=ROOT, env=dict(environment or child_environment()), stdout=out, stderr=err)
-        status, usage = _wait(process, timeout)
+        status, usage, timed_out = _wait(process, timeout)
         seconds = time.perf_counter() - started
 
     return Measured(
@@ -71,25 +76,35 @@ def run_measured(arguments: Sequence[str], log_folder: Path, name: str, environm
         exit_status=status,
         seconds=seconds,
         peak_rss_mib=usage.ru_maxrss / 1024,
+        timed_out=timed_out,
         stdout=out_path.read_text(encoding="utf-8", errors="replace"),
         stderr=err_path.read_text(encoding="utf-8", errors="replace"),
     )
 
 
-def _wait(process: subprocess.Popen, timeout: float | None):
-    """Block until the child exits and return its exit status and resource usage.
+def _wait(process: subprocess.Popen, timeout: float | None) -> tuple[int, Any, bool]:
+    """Block until the child exits; return its exit status, resource usage and whether it timed out.
 
-    A timer kills the child after ``timeout`` seconds. Polling instead would add up to one
-    poll interval to the measured wall time.
+    After ``timeout`` seconds the child gets SIGINT, as from Ctrl-C, so ``etl run`` can write
+    its partial report, and SIGKILL :data:`KILL_GRACE_SECONDS` later. Polling instead of
+    blocking would add up to one poll interval to the measured wall time.
     """
-    killer = threading.Timer(timeout, process.kill) if timeout else None
-    if killer is not None:
-        killer.start()
+    interrupted = threading.Event()
+
+    def interrupt() -> None:
+        interrupted.set()
+        process.send_signal(signal.SIGINT)
+
+    timers = []
+    if timeout:
+        timers = [threading.Timer(timeout, interrupt), threading.Timer(timeout + KILL_GRACE_SECONDS, process.kill)]
+    for timer in timers:
+        timer.start()
     try:
         _, status, usage = os.wait4(process.pid, 0)
     finally:
-        if killer is not None:
-            killer.cancel()
+        for timer in timers:
+            timer.cancel()
 
     process.returncode = os.waitstatus_to_exitcode(status)
-    return process.returncode, usage
+    return process.returncode, usage, interrupted.is_set()

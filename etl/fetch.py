@@ -220,11 +220,18 @@ def _inside_repository(path: Path) -> bool:
 # -- fetching ---------------------------------------------------------------------------------
 
 
-class _Transient(Exception):
-    """A failure worth retrying; ``retry_after`` is the server's requested pause in seconds."""
+def _reason(key: str, **params: Any) -> dict[str, str]:
+    """A retry reason in both languages, for logs (English) and the offer's final message."""
+    from etl.messages import render
 
-    def __init__(self, reason: str, retry_after: float | None = None, rate_limited: bool = False) -> None:
-        super().__init__(reason)
+    return {lang: render(key, lang, **params) for lang in ("zh", "en")}
+
+
+class _Transient(Exception):
+    """A failure worth retrying; ``reason`` is ``{"zh": ..., "en": ...}``, ``retry_after`` the server's pause in seconds."""
+
+    def __init__(self, reason: dict[str, str], retry_after: float | None = None, rate_limited: bool = False) -> None:
+        super().__init__(reason["en"])
         self.reason = reason
         self.retry_after = retry_after
         self.rate_limited = rate_limited
@@ -300,10 +307,11 @@ class HttpSource:
             raise OfferError("source.interrupted", step="source", offer_id=offer_id) from None
         except RetryError as error:
             last = error.last_attempt.exception()
-            reason = last.reason if isinstance(last, _Transient) else str(last)
+            reason = last.reason if isinstance(last, _Transient) else {"zh": str(last), "en": str(last)}
             key = "source.rate_limited" if isinstance(last, _Transient) and last.rate_limited else "source.retries_exhausted"
-            raise OfferError(key, step="source", offer_id=offer_id, attempts=self.attempts,
-                             reason=self.redactor.text(reason), rate=f"{self.bucket.rate:g}") from None
+            reason = {lang: self.redactor.text(text) for lang, text in reason.items()}
+            raise OfferError(key, step="source", offer_id=offer_id, attempts=self.attempts, reason=reason,
+                             rate=f"{self.bucket.rate:g}") from None
 
     def _attempt(self, offer_id: str) -> bytes:
         self.bucket.acquire()
@@ -316,9 +324,9 @@ class HttpSource:
             response = self._http().request(request.method, request.url, params=request.params or None,
                                             data=request.data or None, timeout=self.timeout, allow_redirects=False)
         except requests.Timeout:
-            raise _Transient(f"timed out after {self.timeout:g} s") from None
+            raise _Transient(_reason("fetch.reason.timeout", seconds=f"{self.timeout:g}")) from None
         except requests.ConnectionError as error:
-            raise _Transient(f"connection failed: {type(error).__name__}") from None
+            raise _Transient(_reason("fetch.reason.connection", kind=type(error).__name__)) from None
         except requests.RequestException as error:
             raise OfferError("source.request_failed", step="source", offer_id=offer_id,
                              detail=self.redactor.text(str(error))) from None
@@ -341,14 +349,14 @@ class HttpSource:
             rate = self.bucket.slow_down()
             log.warning("rate limited (%s); lowering the request rate to %.2f/s", code, rate)
             self.bucket.hold_off(retry_after or 1 / self.bucket.rate)
-            raise _Transient(f"rate limited ({code})", retry_after, rate_limited=True)
+            raise _Transient(_reason("fetch.reason.rate_limited", code=code), retry_after, rate_limited=True)
 
         if response.status_code >= 500 or response.status_code == 429:
             if retry_after:
                 self.bucket.hold_off(retry_after)
             if response.status_code == 429:
                 self.bucket.slow_down()
-            raise _Transient(f"HTTP {response.status_code}", retry_after, rate_limited=response.status_code == 429)
+            raise _Transient(_reason("fetch.reason.http", status=response.status_code), retry_after, rate_limited=response.status_code == 429)
 
         if 300 <= response.status_code < 400:
             raise OfferError("source.redirect", step="source", offer_id=offer_id, status=response.status_code,
@@ -358,7 +366,7 @@ class HttpSource:
             self._fail_permanently(offer_id, response.status_code, code, message)
 
         if parsed is None:
-            raise _Transient("the response is not valid JSON")
+            raise _Transient(_reason("fetch.reason.bad_json"))
 
         return body
 
@@ -407,8 +415,8 @@ class HttpSource:
     def _note_retry(self, offer_id: str, state) -> None:
         self.stats.add(retries=1)
         error = state.outcome.exception()
-        log.info("retrying offer %s after attempt %d: %s", offer_id, state.attempt_number,
-                 self.redactor.text(getattr(error, "reason", str(error))))
+        reason = error.reason["en"] if isinstance(error, _Transient) else str(error)
+        log.info("retrying offer %s after attempt %d: %s", offer_id, state.attempt_number, self.redactor.text(reason))
 
     def _http(self) -> requests.Session:
         if self._session is not None:

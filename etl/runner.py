@@ -124,7 +124,7 @@ def run_offer(rule: Rule, source: Source, sink: FileSink, offer_id: str) -> Offe
         redactor = getattr(source, "redactor", None)
         if redactor is not None:
             # A server may echo a secret in an error message; nothing unredacted reaches the report.
-            error.params = {name: redactor.text(value) if isinstance(value, str) else value for name, value in error.params.items()}
+            error.params = {name: _redacted(redactor, value) for name, value in error.params.items()}
         removed = error.step != "output" and sink.discard(offer_id)
         return OfferResult(offer_id, "failed", error=error, removed_stale_output=removed)
 
@@ -157,6 +157,14 @@ def run_batch(
         # Offers already running finish (their payload files are written), so they are listed too.
         batch.results.extend(pipeline.finished_after_interrupt)
     return batch
+
+
+def _redacted(redactor, value: Any) -> Any:
+    if isinstance(value, str):
+        return redactor.text(value)
+    if isinstance(value, dict):
+        return {key: _redacted(redactor, item) for key, item in value.items()}
+    return value
 
 
 class _Pipeline:
