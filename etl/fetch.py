@@ -170,7 +170,7 @@ def load_credentials(definition: SourceDefinition, file: str | Path | None = Non
     Each source names its variables and file section (the official app: ``ETL_1688_APP_KEY``,
     ``ETL_1688_APP_SECRET``, ``ETL_1688_ACCESS_TOKEN`` and section ``1688``), so one platform's
     secret is never sent to another. The file (``--credentials``, ``ETL_CREDENTIALS_FILE`` or
-    ``~/.config/etl/credentials.yaml``) holds ``"1688": {app_key: ..., app_secret: ...,
+    ``~/.config/etl/credentials.yaml``) contains ``"1688": {app_key: ..., app_secret: ...,
     access_token: ...}``. Returns ``None`` when neither gives a key and secret.
     """
     names = definition.credentials
@@ -210,7 +210,7 @@ def _credentials_section(path: Path, name: str) -> Any:
 
 
 def _inside_repository(path: Path) -> bool:
-    """A credentials file inside a git work tree could be committed by accident."""
+    """Tell whether ``path`` lies in a git work tree, where a credentials file could be committed by accident."""
     for folder in path.resolve().parents:
         if (folder / ".git").exists():
             return True
@@ -221,7 +221,7 @@ def _inside_repository(path: Path) -> bool:
 
 
 def _reason(key: str, **params: Any) -> dict[str, str]:
-    """A retry reason in both languages, for logs (English) and the offer's final message."""
+    """Render a retry reason in both languages, for logs (English) and the offer's final message."""
     from etl.messages import render
 
     return {lang: render(key, lang, **params) for lang in ("zh", "en")}
@@ -345,7 +345,7 @@ class HttpSource:
             raise OfferError("source.retry_after_too_long", step="source", offer_id=offer_id, seconds=f"{retry_after:g}")
 
         if code is not None and self.definition.is_transient(code):
-            # The server says "too fast": every worker slows down, not only this one.
+            # The server reported "too fast", so every worker slows down, not only this one.
             rate = self.bucket.slow_down()
             log.warning("rate limited (%s); lowering the request rate to %.2f/s", code, rate)
             self.bucket.hold_off(retry_after or 1 / self.bucket.rate)
@@ -454,7 +454,7 @@ class CachedSource:
 
     def __init__(self, source: HttpSource, folder: str | Path, max_age: float) -> None:
         self.source = source
-        # One subfolder per API, because the same offer id answers differently per API.
+        # One subfolder per API, because each API returns a different body for the same offer id.
         self.folder = Path(folder) / source.definition.name
         self.folder.mkdir(parents=True, exist_ok=True)
         self.max_age = max_age

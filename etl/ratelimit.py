@@ -45,7 +45,7 @@ class TokenBucket:
             waited += delay
 
     def slow_down(self, factor: float = 0.5, floor: float = 0.2) -> float:
-        """Lower the rate after the server said "too fast"; return the new rate in requests per second."""
+        """Lower the rate after the server reported "too fast", and return the new rate in requests per second."""
         with self._lock:
             self._refill()
             self.rate = max(floor, self.rate * factor)

@@ -37,7 +37,7 @@ class Redactor:
         return _APP_KEY_PATH.sub(lambda match: match.group(1) + MASK, text)
 
     def logging_filter(self) -> logging.Filter:
-        """A filter that redacts each record's final message, arguments included."""
+        """Build a logging filter that redacts each record's final message, arguments included."""
         redactor = self
 
         class _RedactingFilter(logging.Filter):

@@ -395,7 +395,7 @@ class _RuleLoader:
 
 
 def _scalar_text(position: Position) -> str:
-    """The value as written on its line (up to a comment), to show how to quote it."""
+    """Return the value as written on its line (up to a comment), to show how to quote it."""
     line = position.source_line or ""
     text = line[(position.column or 1) - 1:]
     return text.split(" #", 1)[0].strip()

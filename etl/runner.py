@@ -36,7 +36,7 @@ class OfferResult:
 class FileSink:
     """Write each payload to ``OUT/<offer_id>.json`` atomically, touching only files this tool wrote.
 
-    The folder's previous ``report.json`` tells which files an earlier run wrote and for which
+    The folder's previous ``report.json`` lists which files an earlier run wrote and for which
     target. A file the report does not list (a saved 1688 response, say) is never overwritten or
     deleted, and payloads of another target are not mixed in.
     """
@@ -102,7 +102,7 @@ class FileSink:
 @dataclass
 class Batch:
     results: list[OfferResult] = field(default_factory=list)
-    interrupted: bool = False  # stopped by Ctrl-C; ``results`` holds the offers finished before
+    interrupted: bool = False  # stopped by Ctrl-C; ``results`` contains the offers finished before
 
     @property
     def ok(self) -> int:

@@ -22,10 +22,10 @@ class Credentials:
     access_token: str | None = field(default=None, repr=False)
 
     def secrets(self) -> tuple[str, ...]:
-        """Values that must never appear in output, logs or errors.
+        """Return the values that must never appear in output, logs or errors.
 
-        The app key is an identifier, not a secret; it is masked where it appears as a request
-        parameter or in the AOP path, but offer ids that happen to contain it stay readable.
+        The app key is an identifier, not a secret. It is masked where it appears as a request
+        parameter or in the AOP path, so offer ids that happen to contain it stay readable.
         """
         return tuple(value for value in (self.app_secret, self.access_token) if value)
 
@@ -44,7 +44,7 @@ def aop_signature(url_path: str, params: Mapping[str, str], secret: str) -> str:
     """Sign a 1688 open-platform (AOP) request.
 
     The message is ``url_path`` followed by the sorted ``key + value`` strings of every parameter
-    (the signature itself excluded); the signature is HMAC-SHA1 keyed with the app secret, in
+    except the signature itself. The signature is HMAC-SHA1 keyed with the app secret, in
     upper-case hex. Official example: path ``param2/1/system/currentTime/1000000``, secret
     ``test123``, params ``b=2, a=1`` give ``33E54F4F7B989E3E0E912D3FBD2F1A03CA7CCE88``.
     """
