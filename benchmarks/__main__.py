@@ -73,7 +73,11 @@ def run_stage(stage: str, arguments: argparse.Namespace, work: Path) -> dict[str
         "publish": lambda: _publish(),
     }
     print(f"benchmarks: {stage} ...", file=sys.stderr, flush=True)
-    record, options = runners[stage]()
+    try:
+        record, options = runners[stage]()
+    except Exception as error:  # one broken stage must not lose the figures of the others
+        print(f"benchmarks: {stage} failed: {type(error).__name__}: {error}", file=sys.stderr)
+        return {"command": _stage_command(stage, []), "measured_at": report.now(), "error": f"{type(error).__name__}: {error}"}
     return {"command": _stage_command(stage, options), "measured_at": report.now(), **record}
 
 
@@ -125,7 +129,7 @@ def _publish() -> tuple[dict[str, Any], list[str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the chosen stages; return 1 when the engine and the baseline disagree, else 0."""
+    """Run the chosen stages; return 1 when a stage failed or the engine and the baseline disagree, else 0."""
     arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
     work = arguments.work_dir or Path(tempfile.mkdtemp(prefix="etl-benchmarks-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -135,6 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for stage in arguments.stages:
             stages[stage] = run_stage(stage, arguments, work)
+            if "error" in stages[stage]:
+                status = 1
             if "mismatch" in stages[stage]:
                 print(f"benchmarks: engine and hand-written payloads differ, stopping: {stages[stage]['mismatch']}", file=sys.stderr)
                 status = 1

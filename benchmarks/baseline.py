@@ -66,8 +66,8 @@ def _tables() -> dict[str, Any]:
 def douyin_payload(raw: dict) -> dict:
     """Build the Douyin Shop ``product.addV2`` draft (prices in fen) from one raw response.
 
-    Raises ``DataError`` where the engine reports the offer as failed, with the same message
-    key when a filter raises it; ``ValueError`` for an offer that is not on sale.
+    Raises ``DataError`` where the engine reports the offer as failed. When a filter raises it,
+    the message key is the engine's. Raises ``ValueError`` for an offer that is not on sale.
     """
     info = _product_info(raw)
     sale = info.get("saleInfo") or {}
@@ -191,7 +191,10 @@ def _taobao_description(detail: str | None, images: list[str]) -> str:
 
 
 def _sku_rows(info: dict, sale: dict, in_fen: bool) -> list[dict[str, Any]]:
-    """One row per SKU in the shape the ``etl.filters.skus`` builders take; one row without specs for an offer without SKUs."""
+    """Build one row per SKU in the shape the ``etl.filters.skus`` builders take.
+
+    An offer without SKUs gets one row without specs, as the rule files build it.
+    """
     sku_infos = info.get("skuInfos") or []
     if not sku_infos:
         return [{"sku_id": "", "specs": [], "price": _retail(_cost(None, sale), in_fen), "stock": sale.get("amountOnSale"), "code": None}]

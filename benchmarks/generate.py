@@ -1,7 +1,7 @@
 """Generate synthetic 1688 offers in the official ``alibaba.product.get`` response shape.
 
 Offer ``index`` depends only on ``(seed, index)``, so a run of 2,000 offers is the first 2,000
-offers of a run of 10,000, and every run with the same seed sees the same data. The shape
+offers of a run of 10,000, and every run with the same seed gets the same data. The shape
 follows ``samples/product.get``: ``productInfo`` with ``skuInfos``, ``saleInfo.priceRanges`` and
 ``shippingInfo``; prices are JSON numbers in yuan with 1 or 2 decimals, image paths are
 relative to the 1688 CDN.
@@ -168,7 +168,7 @@ class OfferGenerator:
         }
 
     def _title(self, rng: random.Random, category_name: str) -> str:
-        """Join 2 to 40 pieces; one in three titles is wider than 60 display columns."""
+        """Join 2 to 40 pieces. About 37% of titles are still wider than 60 display columns after cleaning."""
         words = PRODUCT_WORDS.get(category_name) or [category_name or "商品"]
         pieces = [rng.choice(words), rng.choice(words)]
         for _ in range(rng.choice([0, 1, 2, 3, 4, 6, 8, 12, 20, 38])):
@@ -191,7 +191,7 @@ class OfferGenerator:
 
 
 def _price(rng: random.Random, low: float, high: float) -> Decimal:
-    """A price in yuan written as a JSON number has 1 or 2 decimals: 19.9, 20.0 or 17.08."""
+    """Return a random price in yuan with 1 or 2 decimals, such as 19.9, 20.0 or 17.08."""
     fen = rng.randint(round(low * 100), round(high * 100))
     if rng.random() < 0.4:
         fen = fen // 10 * 10 or 10

@@ -2,9 +2,9 @@
 
 Offers are generated and parsed with ``etl.jsonio.loads`` before any timing. For each rule
 file the engine (``load_rule`` once, then ``Rule.apply`` per offer) and the baseline must
-give the same outcome for every offer before either is timed: the same payload, compared as
-the JSON text ``etl run`` would write, or a failure with the same message key. The first
-difference raises :class:`PayloadMismatch` and nothing is timed.
+give the same outcome for every offer before either is timed. The same outcome is the same
+payload, compared as the JSON text ``etl run`` would write, or a failure with the same
+message key. The first difference raises :class:`PayloadMismatch`, and nothing is timed.
 """
 
 from __future__ import annotations

@@ -82,8 +82,8 @@ def _run_against_fake(work_folder: Path, name: str, source: Path, ids: list[str]
             "ETL_1688_GATEWAY": fake.url + "/openapi",
         })
         arguments = ["run", rule, "--ids", str(ids_file), "--rate", f"{rate:g}", "--workers", str(workers), "--out", str(out)]
-        # At the full rate the run takes len(ids) / rate seconds; three times that allows for a
-        # client that slows down after rate-limit errors, and then the run is interrupted.
+        # At the full rate the run takes len(ids) / rate seconds. Three times that allows for a
+        # client that slows down after rate-limit errors. A slower run is interrupted.
         measured = run_measured(arguments, work_folder / "logs", name, environment, timeout=60 + 3 * len(ids) / rate)
         max_in_window = fake.max_requests_in_window(1.0)
     finally:

@@ -8,11 +8,11 @@ NOT_AVAILABLE = "not available (publishing not built)"
 
 
 def run_publish() -> dict[str, Any]:
-    """Report whether the publish re-run can be measured; it is never faked.
+    """Record why the publish re-run is not measured. No figure is ever invented for it.
 
-    The stage looks for a ``--publish`` option on ``etl run``. Without it the result says that
-    publishing is not built. With it, the result says the option exists but this benchmark
-    has no stage for it yet.
+    The stage looks for a ``--publish`` option on ``etl run``. Without it the result records
+    that publishing is not built. With it, the result records that the option exists but this
+    benchmark has no stage for it yet.
     """
     from etl.cli import build_cli
 

@@ -73,6 +73,11 @@ def write_results(stages: dict[str, Any], command: str, path: Path = RESULTS_PAT
 def table_rows(stages: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     """Return (measurement, result, target, met) rows for every stage in ``stages``."""
     rows: list[tuple[str, str, str, str]] = []
+    for name, record in stages.items():
+        if "error" in record:
+            rows.append((f"{name}: failed", record["error"][:120], "", "NO"))
+    stages = {name: record for name, record in stages.items() if "error" not in record}
+
     if "mapping" in stages:
         rows += _mapping_rows(stages["mapping"])
     if "profile" in stages:

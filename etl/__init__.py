@@ -7,4 +7,9 @@ The public API is small:
 - :func:`etl.runner.run_batch` runs a rule over an ids file and returns per-offer results.
 """
 
+import logging
+
 __version__ = "0.1.0"
+
+# A library part never prints: without this, logging's last-resort handler would write warnings to stderr.
+logging.getLogger("etl").addHandler(logging.NullHandler())

@@ -260,8 +260,11 @@ def _http_source(profile: str, rule_folder: Path | None, options: dict):
         raise UsageError("fetch.no_credentials", api=definition.name, key=names["key"], secret=names["secret"], token=names["token"])
 
     rate = options.get("rate")
-    if rate is not None and not 0 < rate < float("inf"):
+    if rate is not None and not 0.01 <= rate < float("inf"):
         raise UsageError("cli.bad_rate", value=rate)
+    max_age = options.get("max_age")
+    if max_age is not None and not 0 <= max_age < float("inf"):
+        raise UsageError("cli.bad_max_age", value=max_age)
     retries = options.get("retries")
     if retries is not None and not 0 <= retries <= 100:
         raise UsageError("cli.bad_retries", value=retries)

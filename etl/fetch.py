@@ -42,7 +42,7 @@ log = logging.getLogger("etl.fetch")
 
 SOURCE_KEYS = ("name", "description", "profile", "scheme", "gateway", "gateway_env", "credentials", "path", "params", "id_param",
                "rate_limit", "timeout", "retries", "error_code", "error_message", "success_codes", "transient_codes",
-               "fatal_codes", "advice", "default")
+               "rate_limit_codes", "fatal_codes", "advice", "default", "max_response_bytes")
 
 # Environment variables and credentials-file section of the official 1688 app, the default.
 OFFICIAL_CREDENTIALS = {"key": "ETL_1688_APP_KEY", "secret": "ETL_1688_APP_SECRET", "token": "ETL_1688_ACCESS_TOKEN", "section": "1688"}
@@ -79,6 +79,11 @@ class SourceDefinition:
     gateway_env: str = "ETL_1688_GATEWAY"  # environment variable that replaces ``gateway``
     credentials: Mapping[str, str] = field(default_factory=lambda: dict(OFFICIAL_CREDENTIALS))
     fatal_codes: tuple[str, ...] = ()  # codes that stop every later request of the run (bad key, secret, token)
+    rate_limit_codes: tuple[str, ...] = ()  # transient codes that mean "too fast", which lower the request rate
+    max_response_bytes: int = 20 * 1024 * 1024
+
+    def is_rate_limit(self, code: str) -> bool:
+        return any(fnmatch.fnmatchcase(code, pattern) for pattern in self.rate_limit_codes)
 
     def is_fatal(self, code: str) -> bool:
         return any(fnmatch.fnmatchcase(code, pattern) for pattern in self.fatal_codes)
@@ -132,7 +137,11 @@ def load_source(path: str | Path) -> SourceDefinition:
     document = load_yaml(path)
     data = document.data if isinstance(document.data, dict) else {}
     unknown = [key for key in data if key not in SOURCE_KEYS]
-    missing = [key for key in ("name", "profile", "scheme", "gateway", "path", "id_param") if key not in data]
+    required = ["name", "profile", "scheme", "gateway", "path", "id_param"]
+    if data.get("scheme") != "aop_hmac_sha1":
+        # Only the official 1688 gateway may use the official app's variables by default.
+        required += ["credentials", "gateway_env"]
+    missing = [key for key in required if key not in data]
     if unknown or missing or data.get("scheme") not in SCHEMES:
         raise UsageError("fetch.bad_source", path=str(path), unknown=", ".join(map(str, unknown)) or "-",
                          missing=", ".join(missing) or "-", schemes=", ".join(SCHEMES))
@@ -158,6 +167,8 @@ def load_source(path: str | Path) -> SourceDefinition:
         gateway_env=str(data.get("gateway_env", "ETL_1688_GATEWAY")),
         credentials={**OFFICIAL_CREDENTIALS, **{str(k): str(v) for k, v in (data.get("credentials") or {}).items()}},
         fatal_codes=tuple(str(code) for code in data.get("fatal_codes") or ()),
+        rate_limit_codes=tuple(str(code) for code in data.get("rate_limit_codes") or ()),
+        max_response_bytes=int(data.get("max_response_bytes", 20 * 1024 * 1024)),
     )
 
 
@@ -265,7 +276,8 @@ class HttpSource:
         self.credentials = credentials
         self.gateway = (gateway or os.environ.get(definition.gateway_env) or definition.gateway).rstrip("/")
         self.stopped = threading.Event()
-        self.bucket = TokenBucket(rate or definition.rate_limit, sleep=self._sleep)
+        self.rate = rate or definition.rate_limit
+        self.bucket = TokenBucket(self.rate, sleep=self._sleep)
         self.timeout = timeout or definition.timeout
         self.attempts = 1 + (definition.retries if retries is None else retries)
         self.backoff = backoff
@@ -322,7 +334,8 @@ class HttpSource:
         try:
             # Redirects are not followed: a signed request must never be replayed to another host.
             response = self._http().request(request.method, request.url, params=request.params or None,
-                                            data=request.data or None, timeout=self.timeout, allow_redirects=False)
+                                            data=request.data or None, timeout=self.timeout, allow_redirects=False, stream=True)
+            body = self._read_body(offer_id, response)
         except requests.Timeout:
             raise _Transient(_reason("fetch.reason.timeout", seconds=f"{self.timeout:g}")) from None
         except requests.ConnectionError as error:
@@ -333,10 +346,23 @@ class HttpSource:
 
         log.debug("%s %s -> %s in %.0f ms", request.method, self.redactor.text(response.url), response.status_code,
                   (time.monotonic() - started) * 1000)
-        return self._check(offer_id, response)
+        return self._check(offer_id, response, body)
 
-    def _check(self, offer_id: str, response: requests.Response) -> bytes:
-        body = response.content
+    def _read_body(self, offer_id: str, response: requests.Response) -> bytes:
+        """Read the body up to ``max_response_bytes``; a larger answer fails the offer instead of the memory."""
+        limit = self.definition.max_response_bytes
+        chunks, size = [], 0
+        try:
+            for chunk in response.iter_content(chunk_size=65536):
+                size += len(chunk)
+                if size > limit:
+                    raise OfferError("source.response_too_large", step="source", offer_id=offer_id, limit=limit)
+                chunks.append(chunk)
+        finally:
+            response.close()
+        return b"".join(chunks)
+
+    def _check(self, offer_id: str, response: requests.Response, body: bytes) -> bytes:
         parsed = _parse(body)
         code, message = self._error_of(parsed)
         retry_after = _retry_after(response.headers.get("Retry-After"))
@@ -345,11 +371,16 @@ class HttpSource:
             raise OfferError("source.retry_after_too_long", step="source", offer_id=offer_id, seconds=f"{retry_after:g}")
 
         if code is not None and self.definition.is_transient(code):
-            # The server reported "too fast", so every worker slows down, not only this one.
-            rate = self.bucket.slow_down()
-            log.warning("rate limited (%s); lowering the request rate to %.2f/s", code, rate)
-            self.bucket.hold_off(retry_after or 1 / self.bucket.rate)
-            raise _Transient(_reason("fetch.reason.rate_limited", code=code), retry_after, rate_limited=True)
+            limited = self.definition.is_rate_limit(code)
+            if limited:
+                # The server reported "too fast", so every worker slows down, not only this one.
+                rate = self.bucket.slow_down()
+                log.warning("rate limited (%s); lowering the request rate to %.2f/s", code, rate)
+                self.bucket.hold_off(retry_after or 1 / self.bucket.rate)
+            elif retry_after:
+                self.bucket.hold_off(retry_after)
+            key = "fetch.reason.rate_limited" if limited else "fetch.reason.busy"
+            raise _Transient(_reason(key, code=code), retry_after, rate_limited=limited)
 
         if response.status_code >= 500 or response.status_code == 429:
             if retry_after:
@@ -360,7 +391,7 @@ class HttpSource:
 
         if 300 <= response.status_code < 400:
             raise OfferError("source.redirect", step="source", offer_id=offer_id, status=response.status_code,
-                             location=self.redactor.text(response.headers.get("Location", "-")))
+                             location=self.redactor.text(response.headers.get("Location", "-")), env=self.definition.gateway_env)
 
         if response.status_code >= 400 or (code is not None and self.definition.advice_for(code) is not None):
             self._fail_permanently(offer_id, response.status_code, code, message)
@@ -368,6 +399,7 @@ class HttpSource:
         if parsed is None:
             raise _Transient(_reason("fetch.reason.bad_json"))
 
+        self.bucket.recover(self.rate)
         return body
 
     def _fail_permanently(self, offer_id: str, status: int, code: str | None, message: str | None) -> None:
@@ -384,6 +416,10 @@ class HttpSource:
         if code and self.definition.is_fatal(code):
             self.fatal = error
         raise error
+
+    def error_of(self, parsed: Any) -> tuple[str | None, str | None]:
+        """Return the (code, message) of an error answer, or (None, None) for data."""
+        return self._error_of(parsed)
 
     def _error_of(self, parsed: Any) -> tuple[str | None, str | None]:
         if not isinstance(parsed, dict):
@@ -429,6 +465,11 @@ class HttpSource:
         return session
 
 
+def _business_failure(raw: Any) -> bool:
+    """Recognise the AOP business-error bodies that carry no error code field of their own."""
+    return isinstance(raw, dict) and (raw.get("success") in (False, "false") or (isinstance(raw.get("result"), dict) and raw["result"].get("success") is False))
+
+
 def _parse(body: bytes) -> Any:
     try:
         return jsonio.loads(body.decode("utf-8-sig"))
@@ -471,8 +512,12 @@ class CachedSource:
             return jsonio.loads(path.read_bytes().decode("utf-8-sig"))
 
         body = self.source.fetch_bytes(offer_id)
-        save_raw(path, body)
-        return jsonio.loads(body.decode("utf-8-sig"))
+        raw = jsonio.loads(body.decode("utf-8-sig"))
+        code, _ = self.source.error_of(raw)
+        # An error answer (quota, balance, offline) may change soon, so it is not kept.
+        if code is None and not _business_failure(raw):
+            save_raw(path, body)
+        return raw
 
 
 def save_raw(path: Path, body: bytes) -> None:

@@ -51,6 +51,13 @@ class TokenBucket:
             self.rate = max(floor, self.rate * factor)
             return self.rate
 
+    def recover(self, target: float, step: float = 0.05) -> None:
+        """Raise a lowered rate back toward ``target`` by ``step`` × target after a good answer."""
+        with self._lock:
+            if self.rate < target:
+                self._refill()
+                self.rate = min(target, self.rate + target * step)
+
     def hold_off(self, seconds: float) -> None:
         """Make the next token available no sooner than ``seconds`` from now."""
         with self._lock:

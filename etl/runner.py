@@ -6,6 +6,7 @@ payload to a sink, and returns one :class:`OfferResult` per offer; one bad offer
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -33,6 +34,9 @@ class OfferResult:
         return self.status == "ok"
 
 
+WRITE_LOG = ".etl-written"  # one line per payload file ever written here: target, tab, file name
+
+
 class FileSink:
     """Write each payload to ``OUT/<offer_id>.json`` atomically, touching only files this tool wrote.
 
@@ -51,7 +55,23 @@ class FileSink:
         except OSError as error:
             raise UsageError("output.cannot_create", path=str(self.folder), detail=error.strerror or str(error)) from None
 
-        self.ours = self._previous_outputs(target)
+        self.target = target or "-"
+        self.ours = set(self._previous_outputs(target)) | self._written_before(target)
+        self._lock = threading.Lock()
+
+    def _written_before(self, target: str | None) -> set[str]:
+        """Names from the write log, which covers payloads of runs stopped before their report."""
+        log_path = self.folder / WRITE_LOG
+        if not log_path.is_file():
+            return set()
+
+        names = set()
+        for line in log_path.read_text(encoding="utf-8", errors="replace").splitlines():
+            written_for, _, name = line.partition("\t")
+            if target is not None and written_for not in (target, "-"):
+                raise UsageError("output.other_target", path=str(self.folder), found=written_for, target=target)
+            names.add(name)
+        return names
 
     def _previous_outputs(self, target: str | None) -> frozenset[str]:
         """Names of payload files the folder's previous report lists; refuse a folder of another target."""
@@ -81,10 +101,20 @@ class FileSink:
             raise OfferError("output.foreign_file", step="output", offer_id=offer_id, path=str(path))
 
         try:
+            self._log_write(path.name)
             jsonio.write_atomic(path, jsonio.dumps(payload, indent=2) + "\n")
         except OSError as error:
             raise OfferError("output.write_failed", step="output", offer_id=offer_id, path=str(path), detail=error.strerror or str(error)) from None
         return str(path)
+
+    def _log_write(self, name: str) -> None:
+        """Record a payload name before writing it, so an interrupted run's files stay recognisably ours."""
+        with self._lock:
+            if name in self.ours:
+                return
+            with open(self.folder / WRITE_LOG, "a", encoding="utf-8") as stream:
+                stream.write(f"{self.target}\t{name}\n")
+            self.ours.add(name)
 
     def discard(self, offer_id: str) -> bool:
         """Remove the payload an earlier run wrote for an offer that failed now; return whether one existed.
@@ -187,15 +217,22 @@ class _Pipeline:
             for offer_id in offer_ids:
                 pending.append(pool.submit(run_offer, self.rule, self.source, self.sink, offer_id))
                 if len(pending) >= window:
-                    yield pending.popleft().result()
+                    yield self._next(pending)
 
             while pending:
-                yield pending.popleft().result()
+                yield self._next(pending)
         except KeyboardInterrupt:
             self._stop(pool, pending)
             raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+    @staticmethod
+    def _next(pending: deque) -> OfferResult:
+        # Wait before removing, so an offer being waited on when Ctrl-C arrives is still listed.
+        result = pending[0].result()
+        pending.popleft()
+        return result
 
     def _stop(self, pool: ThreadPoolExecutor, pending: deque) -> None:
         """Drop offers not started, make waiting requests give up, and keep what finished."""

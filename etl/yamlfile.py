@@ -159,7 +159,11 @@ class _Builder:
                 self.errors.append(self._problem(key_node, path, "yaml.merge_unsupported", {}))
                 continue
 
-            key = self.constructor.construct_object(key_node, deep=True)
+            try:
+                key = self.constructor.construct_object(key_node, deep=True)
+            except yaml.YAMLError:
+                self.errors.append(self._problem(key_node, path, "yaml.bad_tag", {"tag": key_node.tag}))
+                continue
             if isinstance(key, (list, dict)):
                 self.errors.append(self._problem(key_node, path, "yaml.complex_key", {}))
                 continue
@@ -176,7 +180,12 @@ class _Builder:
         return result
 
     def _scalar(self, node: ScalarNode, path: PathKey) -> Any:
-        value = self.constructor.construct_object(node, deep=True)
+        try:
+            value = self.constructor.construct_object(node, deep=True)
+        except yaml.YAMLError:
+            # An unknown tag such as !secret; the value itself is not repeated in the message.
+            self.errors.append(self._problem(node, path, "yaml.bad_tag", {"tag": node.tag}))
+            return None
 
         if node.style in ("'", '"', "|", ">"):
             self.quoted.add(path)

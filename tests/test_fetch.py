@@ -346,6 +346,18 @@ def test_ctrl_c_leaves_complete_files_and_a_report(tmp_path):
         json.loads(path.read_text(encoding="utf-8"))
     assert not list(out.glob("*.tmp"))
 
+    # A second run over the same folder takes over the interrupted run's files.
+    with Fake1688(product_dir=SAMPLES / "product.get") as gateway:
+        env["ETL_1688_GATEWAY"] = gateway.url + "/openapi"
+        rerun = subprocess.run(
+            [sys.executable, "-m", "etl", "run", str(ROOT / "rules" / "douyin.yaml"), "--ids", str(ids), "--out", str(out), "--rate", "50"],
+            env=env, capture_output=True, text=True, encoding="utf-8", timeout=120, check=False,
+        )
+
+    codes = {entry.get("error_code") for entry in json.loads((out / "report.json").read_text(encoding="utf-8"))["offers"]}
+    assert rerun.returncode == 1
+    assert "output.foreign_file" not in codes
+
 
 def test_reseller_never_gets_official_secret(fake, credentials_env, monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("ETL_1688_RESELLER_GATEWAY", fake.url)
