@@ -73,12 +73,14 @@ def run_stage(stage: str, arguments: argparse.Namespace, work: Path) -> dict[str
         "publish": lambda: _publish(),
     }
     print(f"benchmarks: {stage} ...", file=sys.stderr, flush=True)
+    revision = report.source_revision()
     try:
         record, options = runners[stage]()
     except Exception as error:  # one broken stage must not lose the figures of the others
         print(f"benchmarks: {stage} failed: {type(error).__name__}: {error}", file=sys.stderr)
-        return {"command": _stage_command(stage, []), "measured_at": report.now(), "error": f"{type(error).__name__}: {error}"}
-    return {"command": _stage_command(stage, options), "measured_at": report.now(), **record}
+        return {"command": _stage_command(stage, []), "measured_at": report.now(), "source_revision": revision,
+                "error": f"{type(error).__name__}: {error}"}
+    return {"command": _stage_command(stage, options), "measured_at": report.now(), "source_revision": revision, **record}
 
 
 def _mapping(arguments) -> tuple[dict[str, Any], list[str]]:

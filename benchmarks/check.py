@@ -32,7 +32,6 @@ def run_check(log_folder: Path, rule: str = "rules/douyin.yaml", runs: int = 5) 
         "runs": runs,
         "runs_seconds": [round(value, 3) for value in seconds],
         "median_seconds": round(median, 3),
-        "peak_rss_mib": round(measured.peak_rss_mib, 1),
         "target_seconds": CHECK_TARGET_SECONDS,
         "target_met": median < CHECK_TARGET_SECONDS,
     }

@@ -1,8 +1,8 @@
 """Peak memory of ``etl run`` over saved responses, for batches of different sizes.
 
 The source folder contains a generated response for every id, so every offer is read, mapped,
-validated and written, as in a real batch. The peak resident set size comes from ``os.wait4``
-on the child (see :func:`benchmarks.processes.run_measured`).
+validated and written, as in a real batch. The peak resident set size is the child's VmHWM
+from /proc (see :data:`benchmarks.processes.PEAK_WRAPPER`), so Linux only.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ def run_memory(work_folder: Path, sizes: Sequence[int] = (10_000, 100_000), seed
         runs.append(_run_size(work_folder, source, ids[:size], rule, keep_outputs))
 
     peaks = [run["peak_rss_mib"] for run in runs]
+    if None in peaks:
+        raise RuntimeError("the child reported no VmHWM: the memory stage needs Linux /proc")
     growth = peaks[-1] - peaks[0]
     return {
         "rule": rule,
@@ -56,16 +58,17 @@ def _run_size(work_folder: Path, source: Path, ids: list[str], rule: str, keep_o
 
     # 0.1 s per offer is far above the mapping time per offer, so only a hung run reaches it.
     measured = run_measured(["run", rule, "--ids", str(ids_file), "--source", str(source), "--out", str(out)],
-                            work_folder / "logs", f"memory-{size}", timeout=max(600.0, size * 0.1))
+                            work_folder / "logs", f"memory-{size}", timeout=max(600.0, size * 0.1), measure_peak=True)
 
     run: dict[str, Any] = {
         "ids": size,
         "command": measured.command_text,
+        "launched_as": "python -c PEAK_WRAPPER (benchmarks/processes.py): etl.cli.main, then VmHWM from /proc/self/status",
         "exit_status": measured.exit_status,
         "seconds": round(measured.seconds, 1),
         "timed_out_and_interrupted": measured.timed_out,
         "offers_per_second": round(size / measured.seconds, 1),
-        "peak_rss_mib": round(measured.peak_rss_mib, 1),
+        "peak_rss_mib": None if measured.peak_rss_mib is None else round(measured.peak_rss_mib, 1),
     }
     run.update(_report_summary(out / "report.json", ids))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,24 @@ def _proc_value(path: str, name: str) -> str | None:
         if key.strip() == name:
             return value.strip()
     return None
+
+
+def source_revision() -> dict[str, Any]:
+    """Return the git commit of the checkout and the engine files changed since it.
+
+    Other people may edit ``etl/``, ``rules/`` and ``targets/`` while a long run goes on, so
+    each stage records what it measured. ``--no-optional-locks`` keeps git from writing the
+    index while they work.
+    """
+    git = ["git", "--no-optional-locks", "-C", str(ROOT)]
+    try:
+        commit = subprocess.run(git + ["rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10)
+        changed = subprocess.run(git + ["status", "--porcelain", "--", "etl", "rules", "targets"],
+                                 capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None}
+
+    return {"commit": commit.stdout.strip() or None, "uncommitted_changes": [line[3:] for line in changed.stdout.splitlines()]}
 
 
 def now() -> str:

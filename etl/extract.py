@@ -39,6 +39,13 @@ def offer_schema() -> dict:
 
 
 @lru_cache(maxsize=1)
+def _offer_fast_check():
+    from etl.validate import FastCheck
+
+    return FastCheck(offer_schema())
+
+
+@lru_cache(maxsize=1)
 def _offer_validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(offer_schema())
 
@@ -227,6 +234,9 @@ def _sku_index(label: str) -> int | None:
 
 
 def _validate_record(record: dict, offer_id) -> None:
+    if _offer_fast_check()(record):
+        return
+
     errors = sorted(_offer_validator().iter_errors(record), key=lambda error: list(error.absolute_path))
     if not errors:
         return
@@ -368,7 +378,7 @@ class _ProfileCompiler:
             return None
 
         try:
-            return jmespath.compile(source)
+            return jmespath_functions.compile_path(source)
         except ParseError as error:
             line, column = self.document.value_marks.get(where, (1, 1))
             offset = error.lex_position if isinstance(error.lex_position, int) and error.lex_position >= 0 else 0

@@ -7,6 +7,7 @@ would call a ``Decimal`` "unknown", so :class:`ProfileFunctions` treats it as a 
 from __future__ import annotations
 
 import contextvars
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urljoin
@@ -84,6 +85,35 @@ class ProfileFunctions(functions.Functions):
 
 
 OPTIONS = jmespath.Options(custom_functions=ProfileFunctions())
+
+_DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+class DottedPath:
+    """A JMESPath expression that is only ``a.b.c``, evaluated as plain dictionary lookups.
+
+    Same result as JMESPath: a missing key, or a step into something that is not an object,
+    gives null. Most profile fields are such paths, and skipping the interpreter for them
+    roughly halves extraction time.
+    """
+
+    def __init__(self, expression: str) -> None:
+        self.expression = expression
+        self.keys = tuple(expression.split("."))
+
+    def search(self, data: Any, options: Any = None) -> Any:
+        for key in self.keys:
+            if not isinstance(data, dict):
+                return None
+            data = data.get(key)
+        return data
+
+
+def compile_path(expression: str):
+    """Compile a JMESPath expression, as plain lookups when it is a dotted path."""
+    if _DOTTED.match(expression):
+        return DottedPath(expression)
+    return jmespath.compile(expression)
 
 
 def search(compiled, data: Any, root: Any) -> Any:

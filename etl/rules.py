@@ -26,7 +26,7 @@ from etl.errors import DataError, OfferError, Position, Problem, RuleError, Usag
 from etl.extract import Profile, available_profiles, find_profile, load_profile, offer_schema
 from etl.mapping import MISSING, Field, Missing, ObjectNode
 from etl.targets import Target, available_targets, find_target, load_target
-from etl.validate import Violation, make_validator, validate_payload, violation_from_schema_error
+from etl.validate import FastCheck, Violation, make_validator, validate_payload, violation_from_schema_error
 from etl.yamlfile import YamlDocument, load_yaml
 
 RESERVED_NAMES = ("offer", "vars", "target", "index", "range", "dict")
@@ -61,6 +61,7 @@ class Rule:
     fields: ObjectNode
     warnings: tuple[Problem, ...]
     validator: Any
+    fast_check: Any = None
 
     def with_profile(self, profile: Profile) -> "Rule":
         return replace(self, profile=profile)
@@ -85,7 +86,7 @@ class Rule:
             transforms[name] = value
 
         payload = self.fields.evaluate(context, offer_id)
-        violations = validate_payload(payload, self.target, self.validator)
+        violations = validate_payload(payload, self.target, self.validator, self.fast_check)
         if violations:
             raise _validation_error(violations, offer_id)
 
@@ -183,6 +184,7 @@ class _RuleLoader:
             fields=fields,
             warnings=tuple(problem for problem in self.problems if problem.severity == "warning"),
             validator=make_validator(target.schema),
+            fast_check=FastCheck(target.schema),
         )
 
     # -- structure --------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from functools import lru_cache
 from itertools import product
 from typing import Any, Iterator, Mapping
 
+import fastjsonschema
 import jsonschema
 from jsonschema import ValidationError, validators
 
@@ -101,10 +102,56 @@ def make_validator(schema: Mapping[str, Any]):
     return cls(schema)
 
 
-def validate_payload(payload: Mapping[str, Any], target: Target, validator=None) -> list[Violation]:
+class FastCheck:
+    """A compiled yes/no check of a schema, for the common case of a valid document.
+
+    ``fastjsonschema`` compiles the standard keywords to Python code; the project's ``x-``
+    keywords on top-level properties are checked here directly. Only when this says "invalid"
+    does the slower ``jsonschema`` validator run, to list every violation with its message.
+    """
+
+    def __init__(self, schema: Mapping[str, Any]) -> None:
+        self._standard = fastjsonschema.compile(dict(schema))
+        self._extras = []
+        for name, spec in schema.get("properties", {}).items():
+            if "x-jsonString" in spec:
+                self._extras.append((name, "x-jsonString", fastjsonschema.compile(spec["x-jsonString"])))
+            for keyword in ("x-maxDisplayWidth", "x-maxBytes", "x-splitMaxItems"):
+                if keyword in spec:
+                    self._extras.append((name, keyword, spec[keyword]))
+
+    def __call__(self, document: Any) -> bool:
+        try:
+            self._standard(document)
+        except fastjsonschema.JsonSchemaException:
+            return False
+        return all(_extra_ok(document.get(name), keyword, setting) for name, keyword, setting in self._extras)
+
+
+def _extra_ok(value: Any, keyword: str, setting: Any) -> bool:
+    if not isinstance(value, str):
+        return True
+    if keyword == "x-maxDisplayWidth":
+        from etl.filters.text import display_width
+
+        return display_width(value) <= setting
+    if keyword == "x-maxBytes":
+        return len(value.encode("utf-8")) <= setting
+    if keyword == "x-splitMaxItems":
+        return not value or len(value.split(setting["separator"])) <= setting["max"]
+    try:
+        setting(json.loads(value, parse_float=Decimal))
+    except (json.JSONDecodeError, fastjsonschema.JsonSchemaException):
+        return False
+    return True
+
+
+def validate_payload(payload: Mapping[str, Any], target: Target, validator=None, fast: FastCheck | None = None) -> list[Violation]:
     """Return every violation of ``payload`` against ``target`` (empty when valid)."""
-    validator = validator or make_validator(target.schema)
-    violations = [violation_from_schema_error(error) for error in _schema_errors(validator, payload)]
+    violations = []
+    if fast is None or not fast(payload):
+        validator = validator or make_validator(target.schema)
+        violations = [violation_from_schema_error(error) for error in _schema_errors(validator, payload)]
 
     for check in target.checks:
         violations.extend(_run_check(check, payload))
