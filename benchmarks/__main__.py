@@ -27,11 +27,12 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("stages", nargs="*", metavar="STAGE", help=f"stages to run: {', '.join(ALL_STAGES)} (default: {' '.join(DEFAULT_STAGES)})")
     parser.add_argument("--offers", type=int, default=10_000, help="generated offers for the mapping stage (default 10000)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"generator seed (default {DEFAULT_SEED})")
-    parser.add_argument("--repeat", type=int, default=1, help="timed runs of each mapping loop; the fastest counts (default 1)")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs of each mapping loop; the fastest counts (default 3)")
     parser.add_argument("--check-runs", type=int, default=5, help="runs of etl check; the median counts (default 5)")
     parser.add_argument("--memory-ids", default="10000,100000", help="comma-separated batch sizes for the memory stage (default 10000,100000)")
     parser.add_argument("--network-offers", type=int, default=2000, help="offers fetched in each network run (default 2000, about 100 s at 20/s)")
     parser.add_argument("--network-rate", type=float, default=20.0, help="requests per second the fake admits and --rate asks for (default 20)")
+    parser.add_argument("--network-client-rate", type=float, help="etl run --rate, when it should differ from --network-rate")
     parser.add_argument("--network-latency", type=float, default=0.1, help="seconds the fake waits before each response (default 0.1)")
     parser.add_argument("--network-workers", type=int, default=8, help="etl run --workers (default 8)")
     parser.add_argument("--profile-offers", type=int, default=2000, help="offers in the profiled mapping loop (default 2000)")
@@ -119,8 +120,10 @@ def _network(arguments, work: Path) -> tuple[dict[str, Any], list[str]]:
 
     options = ["--network-offers", str(arguments.network_offers), "--network-rate", f"{arguments.network_rate:g}",
                "--network-latency", f"{arguments.network_latency:g}", "--network-workers", str(arguments.network_workers)]
+    if arguments.network_client_rate:
+        options += ["--network-client-rate", f"{arguments.network_client_rate:g}"]
     result = run_network(work, arguments.network_offers, arguments.network_rate, arguments.network_latency,
-                         arguments.network_workers, arguments.seed)
+                         arguments.network_workers, arguments.seed, client_rate=arguments.network_client_rate)
     return result, options
 
 

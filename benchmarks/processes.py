@@ -22,7 +22,7 @@ KILL_GRACE_SECONDS = 30.0
 # process's VmHWM line from /proc/self/status to the file named by the first argument.
 # VmHWM is the peak resident set size of the process since exec. ``ru_maxrss`` is not usable
 # here: Linux keeps the high-water mark of the forked copy of the parent across exec, so a
-# child of a benchmark process that holds 10,000 parsed offers would report the parent's size.
+# child of a benchmark process with 10,000 parsed offers in memory would report the parent's size.
 PEAK_WRAPPER = """
 import sys
 from etl.cli import main
@@ -41,7 +41,8 @@ sys.exit(status)
 class Measured:
     """One finished child process: exit status, wall seconds from start to exit, output.
 
-    ``command`` is the ``etl`` command line the child ran. ``peak_rss_mib`` is set only when
+    ``command`` is the ``etl`` command line the child ran, or ran through
+    :data:`PEAK_WRAPPER`. ``peak_rss_mib`` is set only when
     the child ran through :data:`PEAK_WRAPPER`, and is None when /proc gave no VmHWM.
     """
 

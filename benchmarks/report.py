@@ -100,8 +100,8 @@ def table_rows(stages: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     if "mapping" in stages:
         rows += _mapping_rows(stages["mapping"])
     if "profile" in stages:
-        top = stages["profile"]["top"]
-        rows.append(("engine profile: top cumulative entry", top[0]["function"] if top else "-", "", ""))
+        shares = list(stages["profile"]["own_time_share_by_package"].items())[:4]
+        rows.append(("engine profile: own time by package", ", ".join(f"{name} {share:.0%}" for name, share in shares), "", ""))
     if "check" in stages:
         rows += _check_rows(stages["check"])
     if "memory" in stages:
@@ -159,8 +159,9 @@ def _network_rows(network: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     settings = network["settings"]
     clean, faults = network["clean"], network["faults"]
     limit = settings["rate_limit"]
+    client = "" if settings.get("client_rate", limit) == limit else f", --rate {settings['client_rate']:g}"
     rows = [
-        (f"network: achieved rate / limit ({settings['offers']} offers)",
+        (f"network: achieved rate / limit ({settings['offers']} offers{client})",
          f"{clean['achieved_share_of_limit']:.3f} ({clean['achieved_rate_per_second']:.1f}/s of {limit:g}/s)",
          f">= {clean['achieved_share_target']}", _met(clean["achieved_share_target_met"])),
         ("network: max requests in any 1 s", str(clean["max_requests_in_1s"]), f"<= {clean['max_requests_in_1s_target']}",
