@@ -3,7 +3,7 @@
 Offer ``index`` depends only on ``(seed, index)``, so a run of 2,000 offers is the first 2,000
 offers of a run of 10,000, and every run with the same seed gets the same data. The shape
 follows ``samples/product.get``: ``productInfo`` with ``skuInfos``, ``saleInfo.priceRanges`` and
-``shippingInfo``; prices are JSON numbers in yuan with 1 or 2 decimals, image paths are
+``shippingInfo``. Prices are JSON numbers in yuan with 1 or 2 decimals, and image paths are
 relative to the 1688 CDN.
 
 What varies, and why:
