@@ -349,7 +349,7 @@ class HttpSource:
         return self._check(offer_id, response, body)
 
     def _read_body(self, offer_id: str, response: requests.Response) -> bytes:
-        """Read the body up to ``max_response_bytes``; a larger answer fails the offer instead of the memory."""
+        """Read the body up to ``max_response_bytes``; a larger response fails the offer instead of exhausting memory."""
         limit = self.definition.max_response_bytes
         chunks, size = [], 0
         try:
@@ -418,7 +418,7 @@ class HttpSource:
         raise error
 
     def error_of(self, parsed: Any) -> tuple[str | None, str | None]:
-        """Return the (code, message) of an error answer, or (None, None) for data."""
+        """Return the (code, message) of an error response, or (None, None) for data."""
         return self._error_of(parsed)
 
     def _error_of(self, parsed: Any) -> tuple[str | None, str | None]:
@@ -514,7 +514,7 @@ class CachedSource:
         body = self.source.fetch_bytes(offer_id)
         raw = jsonio.loads(body.decode("utf-8-sig"))
         code, _ = self.source.error_of(raw)
-        # An error answer (quota, balance, offline) may change soon, so it is not kept.
+        # An error response (quota, balance, offline) may change soon, so it is not cached.
         if code is None and not _business_failure(raw):
             save_raw(path, body)
         return raw

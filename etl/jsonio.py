@@ -17,14 +17,16 @@ from pathlib import Path
 from typing import Any
 
 
-def _decimal_marker() -> tuple[str, re.Pattern]:
-    """Make a random marker that stands for a Decimal while the encoder runs, and its pattern.
+def _decimal_marker() -> str:
+    """Make a random marker that stands for a Decimal while the encoder runs.
 
     Each call of :func:`dumps` makes its own, so source strings cannot contain it.
     """
-    mark = "\x00" + uuid.uuid4().hex + ":"
-    pattern = re.compile('"' + re.escape(json.dumps(mark)[1:-1]) + r'([-+0-9.Ee]+)\\u0000"')
-    return mark, pattern
+    return "\x00" + uuid.uuid4().hex + ":"
+
+
+# Any marker as the encoder writes it; only the one of the current call is replaced.
+_MARKED = re.compile(r'"\\u0000([0-9a-f]{32}):([-+0-9.Ee]+)\\u0000"')
 
 
 def loads(text: str | bytes) -> Any:
@@ -54,9 +56,10 @@ def dumps(value: Any, *, indent: int | None = None, sort_keys: bool = False) -> 
     JSON-in-a-string fields.
     """
     separators = (",", ":") if indent is None else (",", ": ")
-    mark, pattern = _decimal_marker()
+    mark = _decimal_marker()
     text = json.dumps(value, ensure_ascii=False, indent=indent, separators=separators, sort_keys=sort_keys, default=_encoder(mark))
-    return pattern.sub(lambda match: match.group(1), text)
+    token = mark[1:-1]
+    return _MARKED.sub(lambda match: match.group(2) if match.group(1) == token else match.group(0), text)
 
 
 def _current_umask() -> int:

@@ -52,7 +52,7 @@ class TokenBucket:
             return self.rate
 
     def recover(self, target: float, step: float = 0.05) -> None:
-        """Raise a lowered rate back toward ``target`` by ``step`` × target after a good answer."""
+        """Raise a lowered rate back toward ``target`` by ``step`` × target after a successful response."""
         with self._lock:
             if self.rate < target:
                 self._refill()

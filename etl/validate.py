@@ -106,7 +106,7 @@ class FastCheck:
     """A compiled yes/no check of a schema, for the common case of a valid document.
 
     ``fastjsonschema`` compiles the standard keywords to Python code; the project's ``x-``
-    keywords on top-level properties are checked here directly. Only when this says "invalid"
+    keywords on top-level properties are checked here directly. Only when this check fails
     does the slower ``jsonschema`` validator run, to list every violation with its message.
     """
 
