@@ -12,9 +12,10 @@ import os
 import re
 import tempfile
 import uuid
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator, TextIO
 
 
 def _decimal_marker() -> str:
@@ -71,16 +72,26 @@ def _current_umask() -> int:
 _UMASK = _current_umask()
 
 
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename, so a crash never leaves half a file."""
+@contextmanager
+def atomic_writer(path: str | Path) -> Iterator[TextIO]:
+    """Open a text stream whose content replaces ``path`` in one rename when the block ends without an error.
+
+    A crash or exception leaves the old file (or none) and no half-written one.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
+            yield stream
         os.chmod(temporary, 0o666 & ~_UMASK)  # mkstemp creates 0600; give the file the usual mode
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename, so a crash never leaves half a file."""
+    with atomic_writer(path) as stream:
+        stream.write(text)

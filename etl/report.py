@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+import textwrap
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -18,6 +22,8 @@ def offer_entry(result: OfferResult, lang: str) -> dict[str, Any]:
     entry: dict[str, Any] = {"offer_id": result.offer_id, "status": result.status}
     if result.ok:
         entry["output"] = result.output
+        if result.product_id is not None:
+            entry["product_id"] = result.product_id
         return entry
 
     error = result.error
@@ -36,8 +42,8 @@ def offer_entry(result: OfferResult, lang: str) -> dict[str, Any]:
     return entry
 
 
-def build_report(rule: Rule, ids: IdsFile, batch: Batch, started: datetime, lang: str) -> dict[str, Any]:
-    """Assemble the whole report; timestamps are UTC in ISO 8601."""
+def report_header(rule: Rule, ids: IdsFile, batch: Batch, started: datetime, lang: str) -> dict[str, Any]:
+    """Assemble everything in the report but the offers; timestamps are UTC in ISO 8601."""
     return {
         "rule": rule.path,
         "target": rule.target.name,
@@ -46,17 +52,60 @@ def build_report(rule: Rule, ids: IdsFile, batch: Batch, started: datetime, lang
         "ids_file": ids.path,
         "started_at": started.isoformat(timespec="seconds"),
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "summary": {"total": len(batch.results), "ok": batch.ok, "failed": batch.failed},
+        "summary": _summary(batch),
         "interrupted": batch.interrupted,
         "ids_problems": [
             {"line": line.line, "text": line.text, "error_code": line.key, "reason": render(line.key, lang, **line.params)}
             for line in ids.problems
         ],
-        "offers": [offer_entry(result, lang) for result in batch.results],
     }
 
 
-def write_report(folder: str | Path, report: dict[str, Any]) -> Path:
-    path = Path(folder) / "report.json"
-    jsonio.write_atomic(path, jsonio.dumps(report, indent=2) + "\n")
-    return path
+def _summary(batch: Batch) -> dict[str, int]:
+    """Count offers by outcome; ``created``, ``updated`` and ``unchanged`` appear only after ``--publish``."""
+    summary = {"total": batch.total, "ok": batch.ok, "failed": batch.failed}
+    for status in ("created", "updated", "unchanged"):
+        if batch.counts[status]:
+            summary[status] = batch.counts[status]
+    return summary
+
+
+class ReportWriter:
+    """Write ``report.json`` without keeping the offers in memory.
+
+    Entries go to a spool file as offers finish; :meth:`finish` writes the header and copies the
+    entries after it, then replaces ``report.json`` in one step, so a reader never sees half a report.
+    """
+
+    def __init__(self, folder: str | Path, lang: str) -> None:
+        self.folder = Path(folder)
+        self.lang = lang
+        handle, spool = tempfile.mkstemp(prefix=".report-entries.", suffix=".tmp", dir=self.folder)
+        self.spool_path = Path(spool)
+        self.spool = os.fdopen(handle, "w", encoding="utf-8")
+        self.count = 0
+
+    def add(self, result: OfferResult) -> None:
+        text = jsonio.dumps(offer_entry(result, self.lang), indent=2)
+        self.spool.write(("" if self.count == 0 else ",\n") + textwrap.indent(text, "    "))
+        self.count += 1
+
+    def finish(self, header: dict[str, Any]) -> Path:
+        """Write the report with ``header`` first and the offers in the order they were added; return its path."""
+        self.spool.close()
+        head = jsonio.dumps({**header, "offers": []}, indent=2)
+        opening, closing = head.rsplit('"offers": []', 1)
+
+        path = self.folder / "report.json"
+        try:
+            with jsonio.atomic_writer(path) as stream, open(self.spool_path, encoding="utf-8") as entries:
+                stream.write(opening + '"offers": [' + ("\n" if self.count else ""))
+                shutil.copyfileobj(entries, stream)
+                stream.write(("\n  ]" if self.count else "]") + closing + "\n")
+        finally:
+            self.spool_path.unlink(missing_ok=True)
+        return path
+
+    def discard(self) -> None:
+        self.spool.close()
+        self.spool_path.unlink(missing_ok=True)

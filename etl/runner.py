@@ -7,7 +7,7 @@ payload to a sink, and returns one :class:`OfferResult` per offer; one bad offer
 from __future__ import annotations
 
 import threading
-from collections import deque
+from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,14 +24,15 @@ class OfferResult:
     """The outcome of one offer: ok with its output file, or failed with its error."""
 
     offer_id: str
-    status: str  # "ok" or "failed"
+    status: str  # "ok" (file written) or, with --publish, "created", "updated", "unchanged"; else "failed"
     output: str | None = None
     error: OfferError | None = None
     removed_stale_output: bool = False  # a payload from an earlier run was deleted because the offer failed now
+    product_id: str | None = None  # the platform product id after --publish
 
     @property
     def ok(self) -> bool:
-        return self.status == "ok"
+        return self.status != "failed"
 
 
 WRITE_LOG = ".etl-written"  # one line per payload file ever written here: target, tab, file name
@@ -131,16 +132,28 @@ class FileSink:
 
 @dataclass
 class Batch:
-    results: list[OfferResult] = field(default_factory=list)
-    interrupted: bool = False  # stopped by Ctrl-C; ``results`` contains the offers finished before
+    """Counts of a finished run, and its results when the caller asked to keep them."""
+
+    results: list[OfferResult] = field(default_factory=list)  # empty unless run_batch(keep_results=True)
+    counts: Counter = field(default_factory=Counter)  # offers per status
+    interrupted: bool = False  # stopped by Ctrl-C; the counts cover the offers finished before
+
+    def add(self, result: OfferResult, keep: bool) -> None:
+        self.counts[result.status] += 1
+        if keep:
+            self.results.append(result)
 
     @property
-    def ok(self) -> int:
-        return sum(1 for result in self.results if result.ok)
+    def total(self) -> int:
+        return sum(self.counts.values())
 
     @property
     def failed(self) -> int:
-        return len(self.results) - self.ok
+        return self.counts["failed"]
+
+    @property
+    def ok(self) -> int:
+        return self.total - self.failed
 
 
 def run_offer(rule: Rule, source: Source, sink: FileSink, offer_id: str) -> OfferResult:
@@ -149,15 +162,20 @@ def run_offer(rule: Rule, source: Source, sink: FileSink, offer_id: str) -> Offe
         raw = source.fetch(offer_id)
         mapped = rule.apply(raw, offer_id)
         output = sink.write(offer_id, mapped.payload)
+        published = sink.publish(offer_id, mapped.payload) if hasattr(sink, "publish") else None
     except OfferError as error:
         error.offer_id = error.offer_id or offer_id
-        redactor = getattr(source, "redactor", None)
-        if redactor is not None:
-            # A server may echo a secret in an error message; nothing unredacted reaches the report.
-            error.params = {name: _redacted(redactor, value) for name, value in error.params.items()}
-        removed = error.step != "output" and sink.discard(offer_id)
+        for holder in (source, sink):
+            redactor = getattr(holder, "redactor", None)
+            if redactor is not None:
+                # A server may echo a secret in an error message; nothing unredacted reaches the report.
+                error.params = {name: _redacted(redactor, value) for name, value in error.params.items()}
+        # A payload file stays when only its upload failed: it is this run's valid mapping.
+        removed = error.step not in ("output", "publish", "images") and sink.discard(offer_id)
         return OfferResult(offer_id, "failed", error=error, removed_stale_output=removed)
 
+    if published is not None:
+        return OfferResult(offer_id, published.status, output=output, product_id=published.product_id)
     return OfferResult(offer_id, "ok", output=output)
 
 
@@ -168,24 +186,29 @@ def run_batch(
     sink: FileSink,
     on_result: Callable[[OfferResult], None] | None = None,
     workers: int = 1,
+    keep_results: bool = True,
 ) -> Batch:
     """Run every offer id, passing each result to ``on_result`` as it completes.
 
     With ``workers`` above 1, offers run in a thread pool (the work is network-bound; the rule
     is immutable and safe to share). Results keep the order of ``offer_ids`` either way, and at
-    most ``workers * 4`` offers are in flight, so a long ids file is streamed, not loaded.
+    most ``workers * 4`` offers are in flight, so a long ids file is streamed, not loaded. With
+    ``keep_results`` false only counts stay in memory; ``on_result`` is then the only record.
     """
     batch = Batch()
     pipeline = _Pipeline(rule, source, sink, workers)
     try:
         for result in pipeline.run(offer_ids):
-            batch.results.append(result)
+            batch.add(result, keep_results)
             if on_result is not None:
                 on_result(result)
     except KeyboardInterrupt:
         batch.interrupted = True
         # Offers already running finish (their payload files are written), so they are listed too.
-        batch.results.extend(pipeline.finished_after_interrupt)
+        for result in pipeline.finished_after_interrupt:
+            batch.add(result, keep_results)
+            if on_result is not None:
+                on_result(result)
     return batch
 
 
@@ -239,9 +262,10 @@ class _Pipeline:
         for future in pending:
             future.cancel()
 
-        stop = getattr(self.source, "stop", None)
-        if stop is not None:
-            stop()
+        for holder in (self.source, self.sink):
+            stop = getattr(holder, "stop", None)
+            if stop is not None:
+                stop()
 
         pool.shutdown(wait=True)
         self.finished_after_interrupt = [future.result() for future in pending if not future.cancelled()]
