@@ -143,6 +143,11 @@ def build_cli(lang: str) -> click.Group:
     @network_options
     @click.option("--cache", "cache_dir", metavar="DIR", help=_text(lang, "cli.option.cache"))
     @click.option("--max-age", "max_age", type=float, default=24.0, metavar="HOURS", help=_text(lang, "cli.option.max_age"))
+    @click.option("--publish", is_flag=True, help=_text(lang, "cli.option.publish"))
+    @click.option("--shop", metavar="NAME", help=_text(lang, "cli.option.shop"))
+    @click.option("--state", "state_path", metavar="FILE", help=_text(lang, "cli.option.state"))
+    @click.option("--go-live", "go_live", is_flag=True, help=_text(lang, "cli.option.go_live"))
+    @click.option("--publish-rate", "publish_rate", type=float, metavar="N", help=_text(lang, "cli.option.publish_rate"))
     @common_options
     def run_command(**options) -> int:
         return _run(lang, options)
@@ -183,7 +188,7 @@ def build_cli(lang: str) -> click.Group:
 
 def _run(lang, options: dict) -> int:
     from etl.ids import read_ids
-    from etl.report import build_report, write_report
+    from etl.report import ReportWriter, report_header
     from etl.rules import load_rule, resolve_rule_path
     from etl.runner import FileSink, run_batch
 
@@ -198,20 +203,64 @@ def _run(lang, options: dict) -> int:
     ids = _read_ids(lang, options["ids_path"])
     source, workers, stats = _open_source(rule, Path(rule_path).parent, options)
     sink = FileSink(options["out_dir"], rule.target.name)
+    if options["publish"]:
+        sink, workers = _publish_sink(rule, sink, options), options["workers"]
+    elif options["go_live"] or options["shop"] or options["publish_rate"]:
+        raise UsageError("cli.publish_option_alone")
     click.echo(_text(lang, "cli.run_start", count=len(ids.ids), rule=rule.path, target=rule.target.label.get(lang, rule.target.name), profile=rule.profile.name), err=True)
 
     progress = Progress(lang, len(ids.ids), _describe_failure, retries=lambda: stats.retries if stats else 0)
-    batch = run_batch(rule, ids.ids, source, sink, on_result=progress, workers=workers)
+    report = ReportWriter(options["out_dir"], lang)
+
+    def record(result) -> None:
+        progress(result)
+        report.add(result)
+
+    try:
+        batch = run_batch(rule, ids.ids, source, sink, on_result=record, workers=workers, keep_results=False)
+    except BaseException:
+        report.discard()
+        raise
     progress.finish()
-    report = build_report(rule, ids, batch, started, lang)
-    report_path = write_report(options["out_dir"], report)
+    report_path = report.finish(report_header(rule, ids, batch, started, lang))
 
     if batch.interrupted:
-        click.echo(_text(lang, "cli.run_interrupted", done=len(batch.results), total=len(ids.ids), report=str(report_path)), err=True)
+        click.echo(_text(lang, "cli.run_interrupted", done=batch.total, total=len(ids.ids), report=str(report_path)), err=True)
         return EXIT_INTERRUPTED
 
-    click.echo(_text(lang, "cli.run_done", total=len(batch.results), ok=batch.ok, failed=batch.failed, out=options["out_dir"], report=str(report_path)))
+    click.echo(_text(lang, "cli.run_done", total=batch.total, ok=batch.ok, failed=batch.failed, out=options["out_dir"], report=str(report_path)))
     return EXIT_SOME_FAILED if batch.failed or ids.problems else EXIT_OK
+
+
+def _publish_sink(rule, files, options: dict):
+    """Build the load step for ``--publish``: platform client, state store, image re-hosting."""
+    import os
+
+    from etl.images import ImageFetcher, ImagePolicy
+    from etl.platforms import DEFAULT_SHOP, PlatformClient, load_platform_api, load_shop_credentials
+    from etl.publish import ImageRehoster, Publisher, PublishSink
+    from etl.state import StateStore, claim_owner, default_state_path
+
+    _check_workers(options)
+    api = load_platform_api(rule.target.name, rule.target.folder, rule.target.api)
+    credentials = load_shop_credentials(api, options["shop"], options.get("credentials"))
+    rate = options["publish_rate"]
+    if rate is not None and not 0.01 <= rate < float("inf"):
+        raise UsageError("cli.bad_rate", value=rate)
+    if options.get("verbose"):
+        _enable_logging(credentials)
+
+    client = PlatformClient(api, credentials, rate=rate)
+    store = StateStore(options["state_path"] or default_state_path())
+    shop = options["shop"] or DEFAULT_SHOP
+    images = None
+    if api.images is not None:
+        fetcher = ImageFetcher(ImagePolicy.from_env(os.environ, api.images.max_bytes))
+        images = ImageRehoster(api, client, store, shop, fetcher)
+
+    publisher = Publisher(api, client, store, target=rule.target.name, shop=shop, live=options["go_live"], images=images,
+                          owner=claim_owner())
+    return PublishSink(files, publisher)
 
 
 def _read_ids(lang: str, path: str):

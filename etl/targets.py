@@ -31,6 +31,7 @@ class Target:
     schema: Mapping[str, Any]
     limits: Mapping[str, Any]
     checks: tuple[Mapping[str, Any], ...]
+    api: str | None = None  # file name of the publishing API definition beside target.yaml
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -98,6 +99,7 @@ def load_target(path: str | Path) -> Target:
         schema=schema,
         limits=MappingProxyType(dict(data.get("limits") or {})),
         checks=tuple(MappingProxyType(dict(check)) for check in checks),
+        api=str(data["api"]) if data.get("api") else None,
     )
 
 

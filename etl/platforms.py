@@ -1,0 +1,460 @@
+"""Target platform APIs as data (``targets/<platform>/api.yaml``) and a client that calls them.
+
+The definition names the gateway, the signing scheme, the methods that create, update and look
+up a product and upload an image, the values that make a payload a draft or live, and how to
+read error codes. :class:`PlatformClient` signs each call, waits for the rate limit, retries
+server-side and rate-limit errors with backoff and jitter, fails caller errors at once with the
+platform's message, and redacts secrets from everything it raises or logs.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import os
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Mapping
+
+import jmespath
+import requests
+from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt
+
+from etl import jsonio, signing
+from etl.errors import OfferError, UsageError
+from etl.fetch import ENV_CREDENTIALS_FILE, _credentials_section, _inside_repository, _parse, _reason, _retry_after, _Stopped, _Transient
+from etl.ratelimit import TokenBucket
+from etl.redact import Redactor
+from etl.signing import Credentials
+from etl.yamlfile import load_yaml
+
+log = logging.getLogger("etl.publish")
+
+API_KEYS = ("scheme", "gateway", "gateway_env", "credentials", "rate_limit", "timeout", "retries", "outer_id_field", "draft", "live",
+            "create", "update", "lookup", "images", "error_code", "error_message", "success_codes", "transient_codes",
+            "rate_limit_codes", "fatal_codes", "advice", "max_response_bytes")
+REQUIRED_KEYS = ("scheme", "gateway", "gateway_env", "credentials", "outer_id_field", "draft", "live", "create", "update", "lookup")
+SCHEMES = ("douyin_hmac_sha256", "top_md5", "top_hmac")
+DEFAULT_SHOP = "default"
+
+
+@dataclass(frozen=True)
+class ImageApi:
+    """How a platform takes images: the upload method and the payload fields that hold image addresses."""
+
+    method: str
+    send: str  # "url": the platform downloads the checked original; "bytes": the image goes up as a file
+    params: Mapping[str, Any]
+    platform_url: Any  # compiled JMESPath to the re-hosted address in the answer
+    url_param: str | None = None
+    file_param: str | None = None
+    name_param: str | None = None
+    name_max: int = 50
+    own_hosts: tuple[str, ...] = ()
+    max_bytes: int = 3 * 1024 * 1024
+    list_fields: tuple[tuple[str, str], ...] = ()  # (field, separator)
+    html_fields: tuple[str, ...] = ()
+
+    def is_own(self, url: str) -> bool:
+        """Tell whether ``url`` already points at the platform's own image host (``*.host`` and ``host/path*`` patterns)."""
+        address = url.split("://", 1)[-1]
+        host = address.split("/", 1)[0].lower()
+        return any(fnmatch.fnmatchcase(address if "/" in pattern else host, pattern) for pattern in self.own_hosts)
+
+
+@dataclass(frozen=True)
+class PlatformApi:
+    """One platform's publishing API, loaded from ``targets/<platform>/api.yaml``."""
+
+    name: str
+    path: str
+    scheme: str
+    gateway: str
+    gateway_env: str
+    credential_names: Mapping[str, str]
+    rate_limit: float
+    timeout: float
+    retries: int
+    outer_id_field: str
+    draft: Mapping[str, Any]
+    live: Mapping[str, Any]
+    create_method: str
+    create_product_id: Any
+    update_method: str
+    update_id_param: str
+    lookup_method: str
+    lookup_params: Mapping[str, str]
+    lookup_product_id: Any
+    not_found_codes: tuple[str, ...]
+    images: ImageApi | None
+    error_code: Any
+    error_message: Any
+    success_codes: tuple[str, ...]
+    transient_codes: tuple[str, ...]
+    rate_limit_codes: tuple[str, ...]
+    fatal_codes: tuple[str, ...]
+    advice: Mapping[str, Mapping[str, str]]
+    max_response_bytes: int = 20 * 1024 * 1024
+
+    def is_transient(self, code: str) -> bool:
+        return _matches(code, self.transient_codes)
+
+    def is_rate_limit(self, code: str) -> bool:
+        return _matches(code, self.rate_limit_codes)
+
+    def is_fatal(self, code: str) -> bool:
+        return _matches(code, self.fatal_codes)
+
+    def is_not_found(self, code: str) -> bool:
+        return _matches(code, self.not_found_codes)
+
+    def advice_for(self, code: str) -> Mapping[str, str] | None:
+        for pattern, texts in self.advice.items():
+            if fnmatch.fnmatchcase(code, pattern):
+                return texts
+        return None
+
+
+def _matches(code: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(code, pattern) for pattern in patterns)
+
+
+def load_platform_api(target_name: str, target_folder: Path, file_name: str | None) -> PlatformApi:
+    """Load the API definition a target names; raise :class:`UsageError` when it is missing or incomplete."""
+    if not file_name:
+        raise UsageError("publish.no_api", target=target_name)
+
+    path = target_folder / file_name
+    if not path.is_file():
+        raise UsageError("publish.api_file_missing", target=target_name, path=str(path))
+
+    data = load_yaml(path).data
+    data = data if isinstance(data, dict) else {}
+    unknown = [str(key) for key in data if key not in API_KEYS]
+    missing = [key for key in REQUIRED_KEYS if key not in data]
+    if unknown or missing or data.get("scheme") not in SCHEMES:
+        raise UsageError("publish.bad_api", path=str(path), unknown=", ".join(unknown) or "-", missing=", ".join(missing) or "-",
+                         schemes=", ".join(SCHEMES))
+
+    try:
+        return _build_api(target_name, path, data)
+    except (KeyError, TypeError, ValueError, jmespath.exceptions.JMESPathError) as error:
+        raise UsageError("publish.bad_api_value", path=str(path), detail=str(error)) from None
+
+
+def _build_api(name: str, path: Path, data: Mapping[str, Any]) -> PlatformApi:
+    create, update, lookup = data["create"], data["update"], data["lookup"]
+    return PlatformApi(
+        name=name,
+        path=str(path),
+        scheme=str(data["scheme"]),
+        gateway=str(data["gateway"]),
+        gateway_env=str(data["gateway_env"]),
+        credential_names={str(key): str(value) for key, value in data["credentials"].items()},
+        rate_limit=float(data.get("rate_limit", 5)),
+        timeout=float(data.get("timeout", 30)),
+        retries=int(data.get("retries", 5)),
+        outer_id_field=str(data["outer_id_field"]),
+        draft=dict(data["draft"]),
+        live=dict(data["live"]),
+        create_method=str(create["method"]),
+        create_product_id=jmespath.compile(str(create["product_id"])),
+        update_method=str(update["method"]),
+        update_id_param=str(update["id_param"]),
+        lookup_method=str(lookup["method"]),
+        lookup_params={str(key): str(value) for key, value in (lookup.get("params") or {}).items()},
+        lookup_product_id=jmespath.compile(str(lookup["product_id"])),
+        not_found_codes=tuple(str(code) for code in lookup.get("not_found_codes") or ()),
+        images=_build_images(data["images"]) if data.get("images") else None,
+        error_code=jmespath.compile(str(data.get("error_code", "code"))),
+        error_message=jmespath.compile(str(data.get("error_message", "msg"))),
+        success_codes=tuple(str(code) for code in data.get("success_codes") or ()),
+        transient_codes=tuple(str(code) for code in data.get("transient_codes") or ()),
+        rate_limit_codes=tuple(str(code) for code in data.get("rate_limit_codes") or ()),
+        fatal_codes=tuple(str(code) for code in data.get("fatal_codes") or ()),
+        advice={str(code): dict(texts) for code, texts in (data.get("advice") or {}).items()},
+        max_response_bytes=int(data.get("max_response_bytes", 20 * 1024 * 1024)),
+    )
+
+
+def _build_images(data: Mapping[str, Any]) -> ImageApi:
+    send = str(data["send"])
+    if send not in ("url", "bytes"):
+        raise ValueError(f"images.send must be url or bytes, not {send!r}")
+    return ImageApi(
+        method=str(data["method"]),
+        send=send,
+        params=dict(data.get("params") or {}),
+        platform_url=jmespath.compile(str(data["platform_url"])),
+        url_param=data.get("url_param"),
+        file_param=data.get("file_param"),
+        name_param=data.get("name_param"),
+        name_max=int(data.get("name_max", 50)),
+        own_hosts=tuple(str(host).lower() for host in data.get("own_hosts") or ()),
+        max_bytes=int(data.get("max_bytes", 3 * 1024 * 1024)),
+        list_fields=tuple((str(item["field"]), str(item.get("separator", ","))) for item in data.get("list_fields") or ()),
+        html_fields=tuple(str(name) for name in data.get("html_fields") or ()),
+    )
+
+
+# -- credentials ------------------------------------------------------------------------------
+
+
+def load_shop_credentials(api: PlatformApi, shop: str | None, file: str | Path | None = None) -> Credentials:
+    """Read one shop's credentials; raise :class:`UsageError` saying where to put them when absent.
+
+    Without ``--shop`` the environment variables come first (``ETL_DOUYIN_APP_KEY`` …), then the
+    credentials file's platform section (``douyin:``). With ``--shop NAME`` only the file's
+    ``douyin/NAME:`` section counts, so one shop's token is never used for another by accident.
+    """
+    names = api.credential_names
+    if shop is None:
+        key, secret, token = (os.environ.get(names[part]) for part in ("key", "secret", "token"))
+        if key and secret and token:
+            return Credentials(key, secret, token)
+
+    section = names["section"] if shop is None else f"{names['section']}/{shop}"
+    explicit = file or os.environ.get(ENV_CREDENTIALS_FILE)
+    path = Path(explicit) if explicit else Path.home() / ".config" / "etl" / "credentials.yaml"
+    if not path.is_file():
+        if explicit:
+            raise UsageError("fetch.credentials_file_missing", path=str(path))
+        raise UsageError("publish.no_credentials", target=api.name, section=section, key=names["key"], secret=names["secret"],
+                         token=names["token"], path=str(path))
+
+    if _inside_repository(path):
+        raise UsageError("fetch.credentials_in_repository", path=str(path))
+
+    found = _credentials_section(path, section)
+    if not isinstance(found, dict) or not all(found.get(part) for part in ("app_key", "app_secret", "access_token")):
+        raise UsageError("publish.credentials_section", path=str(path), section=section)
+    return Credentials(str(found["app_key"]), str(found["app_secret"]), str(found["access_token"]))
+
+
+# -- the client -------------------------------------------------------------------------------
+
+
+class PlatformError(OfferError):
+    """A platform call failed; ``code`` is the platform's code (``None`` for a transport failure)."""
+
+    def __init__(self, key: str, *, code: str | None = None, ambiguous: bool = False, **params: Any) -> None:
+        super().__init__(key, **params)
+        self.code = code
+        self.ambiguous = ambiguous  # the request may have reached the platform and taken effect
+
+
+@dataclass
+class CallStats:
+    """Counters per method, read by reports and benchmarks; updated from worker threads."""
+
+    calls: dict[str, int] = field(default_factory=dict)
+    retries: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, method: str) -> None:
+        with self.lock:
+            self.calls[method] = self.calls.get(method, 0) + 1
+
+    def add_retry(self) -> None:
+        with self.lock:
+            self.retries += 1
+
+
+class PlatformClient:
+    """Call one shop's platform API; thread-safe."""
+
+    def __init__(self, api: PlatformApi, credentials: Credentials, *, gateway: str | None = None, rate: float | None = None,
+                 retries: int | None = None, backoff: float = 0.5, max_backoff: float = 30.0, timeout: float | None = None) -> None:
+        self.api = api
+        self.credentials = credentials
+        self.gateway = (gateway or os.environ.get(api.gateway_env) or api.gateway).rstrip("/")
+        self.rate = rate or api.rate_limit
+        self.stopped = threading.Event()
+        self.bucket = TokenBucket(self.rate, sleep=self._sleep)
+        self.attempts = 1 + (api.retries if retries is None else retries)
+        self.backoff, self.max_backoff = backoff, max_backoff
+        self.timeout = timeout or api.timeout
+        self.redactor = Redactor(credentials.secrets())
+        self.stats = CallStats()
+        self.fatal: PlatformError | None = None
+        self._local = threading.local()
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+    def _sleep(self, seconds: float) -> None:
+        if self.stopped.wait(seconds):
+            raise _Stopped()
+
+    def call(self, method: str, params: Mapping[str, Any], *, offer_id: str, step: str = "publish",
+             files: Mapping[str, tuple[str, bytes, str]] | None = None, retry_sent: bool = True) -> Any:
+        """Call ``method`` and return the parsed answer; raise :class:`PlatformError`.
+
+        With ``retry_sent`` false, a failure after the request may have reached the platform
+        (timeout, dropped connection) is not retried but raised with ``ambiguous`` set, so the
+        caller can look the product up instead of creating it twice.
+        """
+        if self.fatal is not None:
+            raise PlatformError("publish.aborted", step=step, offer_id=offer_id, code=self.fatal.code, params=dict(self.fatal.params))
+
+        retrying = Retrying(stop=stop_after_attempt(self.attempts), wait=self._wait, sleep=self._sleep,
+                            retry=retry_if_exception_type(_Transient), before_sleep=lambda state: self._note_retry(method, offer_id, state),
+                            reraise=False)
+        try:
+            return retrying(self._attempt, method, params, files, offer_id, step, retry_sent)
+        except _Stopped:
+            raise PlatformError("publish.interrupted", step=step, offer_id=offer_id, ambiguous=True) from None
+        except RetryError as error:
+            last = error.last_attempt.exception()
+            reason = {lang: self.redactor.text(text) for lang, text in last.reason.items()}
+            raise PlatformError("publish.retries_exhausted", step=step, offer_id=offer_id, method=method, attempts=self.attempts,
+                                reason=reason, code=getattr(last, "code", None), ambiguous=getattr(last, "ambiguous", False)) from None
+
+    def _attempt(self, method: str, params: Mapping[str, Any], files, offer_id: str, step: str, retry_sent: bool) -> Any:
+        self.bucket.acquire()
+        request = self._sign(method, params, files)
+        self.stats.add(method)
+        started = time.monotonic()
+
+        try:
+            response = self._http().request(request.method, request.url, params=request.params or None, data=request.data or None,
+                                            files=request.files or None, headers=request.headers or None, timeout=self.timeout,
+                                            allow_redirects=False, stream=True)
+            body = self._read_body(offer_id, step, response)
+        except (requests.Timeout, requests.ConnectionError) as error:
+            key = "fetch.reason.timeout" if isinstance(error, requests.Timeout) else "fetch.reason.connection"
+            reason = _reason(key, seconds=f"{self.timeout:g}", kind=type(error).__name__)
+            if not retry_sent:
+                raise PlatformError("publish.unanswered", step=step, offer_id=offer_id, method=method, reason=reason, ambiguous=True) from None
+            failure = _Transient(reason)
+            failure.ambiguous = True
+            raise failure from None
+        except requests.RequestException as error:
+            raise PlatformError("publish.request_failed", step=step, offer_id=offer_id, detail=self.redactor.text(str(error)),
+                                env=self.api.gateway_env) from None
+
+        log.debug("%s %s -> %s in %.0f ms", method, self.redactor.text(response.url), response.status_code, (time.monotonic() - started) * 1000)
+        return self._check(method, offer_id, step, response, body)
+
+    def _sign(self, method: str, params: Mapping[str, Any], files):
+        if self.api.scheme == "douyin_hmac_sha256":
+            return signing.sign_douyin(self.gateway, method, params, self.credentials)
+        sign_method = "hmac" if self.api.scheme == "top_hmac" else "md5"
+        return signing.sign_top(self.gateway, method, _flat_text(params), self.credentials, sign_method=sign_method, files=files)
+
+    def _read_body(self, offer_id: str, step: str, response: requests.Response) -> bytes:
+        limit = self.api.max_response_bytes
+        chunks, size = [], 0
+        try:
+            for chunk in response.iter_content(chunk_size=65536):
+                size += len(chunk)
+                if size > limit:
+                    raise PlatformError("source.response_too_large", step=step, offer_id=offer_id, limit=limit)
+                chunks.append(chunk)
+        finally:
+            response.close()
+        return b"".join(chunks)
+
+    def _check(self, method: str, offer_id: str, step: str, response: requests.Response, body: bytes) -> Any:
+        parsed = _parse(body)
+        code, message = self.error_of(parsed)
+        retry_after = _retry_after(response.headers.get("Retry-After"))
+
+        if code is not None and self.api.is_transient(code):
+            limited = self.api.is_rate_limit(code)
+            if limited:
+                rate = self.bucket.slow_down()
+                log.warning("rate limited (%s); lowering the request rate to %.2f/s", code, rate)
+                self.bucket.hold_off(retry_after or 1 / self.bucket.rate)
+            elif retry_after:
+                self.bucket.hold_off(min(retry_after, 120.0))
+            failure = _Transient(_reason("fetch.reason.rate_limited" if limited else "fetch.reason.busy", code=code), retry_after, limited)
+            failure.code = code
+            raise failure
+
+        if response.status_code >= 500 or response.status_code == 429:
+            if response.status_code == 429:
+                self.bucket.slow_down()
+            raise _Transient(_reason("fetch.reason.http", status=response.status_code), retry_after, response.status_code == 429)
+
+        if 300 <= response.status_code < 400:
+            raise PlatformError("publish.redirect", step=step, offer_id=offer_id, status=response.status_code, env=self.api.gateway_env)
+
+        if code is not None or response.status_code >= 400:
+            self._fail(method, offer_id, step, response.status_code, code, message)
+
+        if parsed is None:
+            raise _Transient(_reason("fetch.reason.bad_json"))
+
+        self.bucket.recover(self.rate)
+        return parsed
+
+    def error_of(self, parsed: Any) -> tuple[str | None, str | None]:
+        """Return the (code, message) of an error answer, or (None, None) for success."""
+        if not isinstance(parsed, dict):
+            return None, None
+        code = self.api.error_code.search(parsed)
+        if code in (None, "", False) or str(code) in self.api.success_codes:
+            return None, None
+        message = self.api.error_message.search(parsed)
+        return str(code), None if message is None else str(message)
+
+    def _fail(self, method: str, offer_id: str, step: str, status: int, code: str | None, message: str | None) -> None:
+        advice = self.api.advice_for(code) if code else None
+        error = PlatformError(
+            "publish.api_error", step=step, offer_id=offer_id, code=code, field=_field_in(code, message),
+            method=method, status=status, error_code=code or "-", message=self.redactor.text(message or ""),
+            advice=dict(advice) if advice else {"zh": "请按平台提示修改规则文件或店铺设置", "en": "change the rule file or the shop settings as the platform says"},
+        )
+        if code and self.api.is_fatal(code):
+            self.fatal = error
+        raise error
+
+    def _wait(self, state) -> float:
+        error = state.outcome.exception()
+        ceiling = min(self.max_backoff, self.backoff * 2 ** (state.attempt_number - 1))
+        delay = random.uniform(0, ceiling)
+        if isinstance(error, _Transient) and error.retry_after:
+            delay = max(delay, min(error.retry_after, 120.0))
+        return delay
+
+    def _note_retry(self, method: str, offer_id: str, state) -> None:
+        self.stats.add_retry()
+        error = state.outcome.exception()
+        reason = error.reason["en"] if isinstance(error, _Transient) else str(error)
+        log.info("retrying %s for offer %s after attempt %d: %s", method, offer_id, state.attempt_number, self.redactor.text(reason))
+
+    def _http(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.trust_env = False  # environment proxies must not see signed requests by surprise
+            self._local.session = session
+        return session
+
+
+def _flat_text(params: Mapping[str, Any]) -> dict[str, str]:
+    """TOP takes every parameter as text: numbers exactly, booleans as true/false, structures as JSON."""
+    flat = {}
+    for name, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            flat[name] = "true" if value else "false"
+        elif isinstance(value, (int, Decimal, str)):
+            flat[name] = str(value)
+        else:
+            flat[name] = jsonio.dumps(value)
+    return flat
+
+
+def _field_in(code: str | None, message: str | None) -> str | None:
+    """Name the payload field a parameter error points at, when the platform's sub code carries one (``isv.invalid-parameter:title``)."""
+    if not code or ":" not in code:
+        return None
+    candidate = code.rsplit(":", 1)[1]
+    return candidate if candidate and not candidate.isdigit() else None

@@ -1,0 +1,240 @@
+"""Load step with ``--publish``: create or update one draft per offer, idempotently, with re-hosted images.
+
+For each mapped payload :class:`Publisher` decides, in this order:
+
+1. **unchanged**: the state store holds a product id and the same payload hash → no platform call;
+2. claim the offer in the state store, so a second run on the same state leaves it alone;
+3. re-host images: every image field is rewritten to the platform's own host (uploads cached by
+   source URL in the state store, so a re-run uploads nothing twice);
+4. **updated**: a product id is known (from the store, or found on the platform by outer id) →
+   update that product;
+5. **created**: nothing found → record the intent, create the draft, record the product id.
+
+The platform is the source of truth: before any create the offer is looked up by its outer id,
+and a create whose answer was lost (timeout, dropped connection, crash) is never re-sent blindly;
+the next attempt looks the product up first. So neither a crash, a retry, a lost state file nor
+a second machine makes a duplicate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from etl import jsonio
+from etl.errors import DataError, OfferError
+from etl.platforms import PlatformApi, PlatformClient, PlatformError
+from etl.state import StateStore
+
+CREATE_ATTEMPTS = 3  # look up, then create, at most this many times when a create's answer is lost
+
+
+@dataclass(frozen=True)
+class Published:
+    """What the load step did for one offer: ``created``, ``updated`` or ``unchanged``, and the platform product id."""
+
+    status: str
+    product_id: str
+
+
+def payload_hash(payload: Mapping[str, Any]) -> str:
+    """Hash a payload as mapped (before image re-hosting), so an unchanged offer is recognised without any upload."""
+    return hashlib.sha256(jsonio.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+class Publisher:
+    """Publish payloads of one target to one shop; thread-safe, one instance per run."""
+
+    def __init__(self, api: PlatformApi, client: PlatformClient, store: StateStore, *, target: str, shop: str, live: bool,
+                 images: "ImageRehoster | None", owner: str) -> None:
+        self.api, self.client, self.store = api, client, store
+        self.target, self.shop, self.live = target, shop, live
+        self.images = images
+        self.owner = owner
+
+    def publish(self, offer_id: str, payload: Mapping[str, Any]) -> Published:
+        """Bring the platform's draft for ``offer_id`` in line with ``payload``; raise :class:`OfferError`."""
+        payload = {**payload, **(self.api.live if self.live else self.api.draft)}
+        digest = payload_hash(payload)
+        status = "live" if self.live else "draft"
+
+        known = self.store.product(self.target, self.shop, offer_id)
+        if _unchanged(known, digest):
+            return Published("unchanged", known.product_id)
+
+        if not self.store.claim(self.target, self.shop, offer_id, self.owner):
+            raise OfferError("publish.busy", step="publish", offer_id=offer_id, state=str(self.store.path))
+
+        try:
+            # Another run may have finished this offer while we waited for the claim.
+            known = self.store.product(self.target, self.shop, offer_id)
+            if _unchanged(known, digest):
+                return Published("unchanged", known.product_id)
+
+            rehosted = self.images.rehost(offer_id, payload) if self.images is not None else payload
+            product_id = known.product_id if known else None
+            if product_id is None:
+                product_id = self.lookup(offer_id, payload)
+
+            if product_id is not None:
+                self.update(offer_id, product_id, rehosted)
+                self.store.record_product(self.target, self.shop, offer_id, product_id, digest, status)
+                return Published("updated", product_id)
+
+            product_id = self.create(offer_id, rehosted)
+            self.store.record_product(self.target, self.shop, offer_id, product_id, digest, status)
+            return Published("created", product_id)
+        except OfferError as error:
+            self.store.record_error(self.target, self.shop, offer_id, f"{error.key}: {error}")
+            raise
+        finally:
+            self.store.release(self.target, self.shop, offer_id, self.owner)
+
+    def lookup(self, offer_id: str, payload: Mapping[str, Any]) -> str | None:
+        """Find the platform product whose outer id is this offer's; ``None`` when the platform has none."""
+        outer_id = str(payload.get(self.api.outer_id_field) or offer_id)
+        params = {name: value.replace("{outer_id}", outer_id) for name, value in self.api.lookup_params.items()}
+        try:
+            answer = self.client.call(self.api.lookup_method, params, offer_id=offer_id)
+        except PlatformError as error:
+            if error.code is not None and self.api.is_not_found(error.code):
+                return None
+            raise
+
+        found = self.api.lookup_product_id.search(answer)
+        return None if found in (None, "", 0) else str(found)
+
+    def create(self, offer_id: str, payload: Mapping[str, Any]) -> str:
+        """Create the draft. The intent is on disk first; a lost answer leads to a look-up, never a blind second create."""
+        for attempt in range(1, CREATE_ATTEMPTS + 1):
+            self.store.record_intent(self.target, self.shop, offer_id)
+            try:
+                answer = self.client.call(self.api.create_method, payload, offer_id=offer_id, retry_sent=False)
+            except PlatformError as error:
+                if not error.ambiguous or attempt == CREATE_ATTEMPTS:
+                    raise
+                found = self.lookup(offer_id, payload)
+                if found is not None:
+                    return found
+                continue
+
+            product_id = self.api.create_product_id.search(answer)
+            if product_id in (None, "", 0):
+                raise OfferError("publish.no_product_id", step="publish", offer_id=offer_id, method=self.api.create_method)
+            return str(product_id)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def update(self, offer_id: str, product_id: str, payload: Mapping[str, Any]) -> None:
+        self.client.call(self.api.update_method, {**payload, self.api.update_id_param: product_id}, offer_id=offer_id)
+
+
+def _unchanged(known, digest: str) -> bool:
+    return known is not None and known.product_id is not None and known.payload_hash == digest and known.status in ("draft", "live")
+
+
+# -- images -----------------------------------------------------------------------------------
+
+
+class ImageRehoster:
+    """Replace every source image address in a payload with the platform's copy, uploading each image once per shop."""
+
+    def __init__(self, api: PlatformApi, client: PlatformClient, store: StateStore, shop: str, fetcher) -> None:
+        if api.images is None:
+            raise ValueError(f"target {api.name} declares no image API")
+        self.api, self.images, self.client, self.store, self.shop = api, api.images, client, store, shop
+        self.fetcher = fetcher
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def rehost(self, offer_id: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """Return a copy of ``payload`` whose image fields point only at the platform's host."""
+        from etl.images import html_image_urls, rewrite_html_images
+
+        rewritten = dict(payload)
+        for name, separator in self.images.list_fields:
+            value = rewritten.get(name)
+            if isinstance(value, str) and value:
+                urls = [url.strip() for url in value.split(separator) if url.strip()]
+                rewritten[name] = separator.join(self.platform_url(offer_id, name, url) for url in urls)
+
+        for name in self.images.html_fields:
+            html = rewritten.get(name)
+            if isinstance(html, str) and html:
+                mapping = {url: self.platform_url(offer_id, name, url) for url in html_image_urls(html)}
+                rewritten[name] = rewrite_html_images(html, mapping)
+        return rewritten
+
+    def platform_url(self, offer_id: str, field: str, url: str) -> str:
+        """Return the platform address for one source image, uploading it unless this shop has it already."""
+        from etl.images import original_url
+
+        if self.images.is_own(url):
+            return url
+
+        source = original_url(url)
+        with self._lock_for(source):
+            cached = self.store.image(self.api.name, self.shop, source)
+            if cached is not None:
+                return cached
+
+            try:
+                image = self.fetcher.fetch(source)
+            except DataError as error:
+                raise OfferError(error.key, step="images", offer_id=offer_id, field=field, params=error.params) from None
+
+            platform_url = self._upload(offer_id, field, source, image)
+            self.store.record_image(self.api.name, self.shop, source, platform_url, image.sha256)
+            return platform_url
+
+    def _upload(self, offer_id: str, field: str, source: str, image) -> str:
+        params = dict(self.images.params)
+        name = source.rsplit("/", 1)[-1].split("?", 1)[0][: self.images.name_max] or "image"
+        if self.images.name_param:
+            params[self.images.name_param] = name
+
+        files = None
+        if self.images.send == "url":
+            params[self.images.url_param] = source
+        else:
+            files = {self.images.file_param: (name, image.content, image.content_type)}
+
+        try:
+            answer = self.client.call(self.images.method, params, offer_id=offer_id, step="images", files=files)
+        except PlatformError as error:
+            error.field = error.field or field
+            raise
+
+        platform_url = self.images.platform_url.search(answer)
+        if not platform_url:
+            raise OfferError("images.no_platform_url", step="images", offer_id=offer_id, field=field, url=source, method=self.images.method)
+        return str(platform_url)
+
+    def _lock_for(self, url: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(url, threading.Lock())
+
+
+# -- the sink the runner uses -----------------------------------------------------------------
+
+
+class PublishSink:
+    """Write each payload file as without ``--publish``, then publish it; the runner's load step."""
+
+    def __init__(self, files, publisher: Publisher) -> None:
+        self.files = files
+        self.publisher = publisher
+        self.redactor = publisher.client.redactor
+
+    def write(self, offer_id: str, payload: Any) -> str:
+        return self.files.write(offer_id, payload)
+
+    def publish(self, offer_id: str, payload: Any) -> Published:
+        return self.publisher.publish(offer_id, payload)
+
+    def discard(self, offer_id: str) -> bool:
+        return self.files.discard(offer_id)
+
+    def stop(self) -> None:
+        self.publisher.client.stop()
