@@ -57,7 +57,8 @@ class ImageApi:
     own_hosts: tuple[str, ...] = ()
     max_bytes: int = 3 * 1024 * 1024
     list_fields: tuple[tuple[str, str], ...] = ()  # (field, separator)
-    html_fields: tuple[str, ...] = ()
+    optional_fields: tuple[str, ...] = ()  # list fields of detail images, where an image gone from the source is dropped
+    html_fields: tuple[str, ...] = ()  # HTML fields; an image gone from the source is dropped from them too
 
     def is_own(self, url: str) -> bool:
         """Tell whether ``url`` already points at the platform's own image host (``*.host`` and ``host/path*`` patterns)."""
@@ -197,6 +198,7 @@ def _build_images(data: Mapping[str, Any]) -> ImageApi:
         own_hosts=tuple(str(host).lower() for host in data.get("own_hosts") or ()),
         max_bytes=int(data.get("max_bytes", 3 * 1024 * 1024)),
         list_fields=tuple((str(item["field"]), str(item.get("separator", ","))) for item in data.get("list_fields") or ()),
+        optional_fields=tuple(str(item["field"]) for item in data.get("list_fields") or () if item.get("optional")),
         html_fields=tuple(str(name) for name in data.get("html_fields") or ()),
     )
 
@@ -321,7 +323,8 @@ class PlatformClient:
         started = time.monotonic()
 
         try:
-            response = self._http().request(request.method, request.url, params=request.params or None, data=request.data or None,
+            body = request.body if request.body is not None else (request.data or None)
+            response = self._http().request(request.method, request.url, params=request.params or None, data=body,
                                             files=request.files or None, headers=request.headers or None, timeout=self.timeout,
                                             allow_redirects=False, stream=True)
             body = self._read_body(offer_id, step, response)

@@ -19,14 +19,18 @@ a second machine makes a duplicate.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 from etl import jsonio
 from etl.errors import DataError, OfferError
+from etl.images import html_image_urls, original_url, redact_url, rewrite_html_images
 from etl.platforms import PlatformApi, PlatformClient, PlatformError
 from etl.state import StateStore
+
+log = logging.getLogger("etl.publish")
 
 CREATE_ATTEMPTS = 3  # look up, then create, at most this many times when a create's answer is lost
 
@@ -137,6 +141,10 @@ def _unchanged(known, digest: str) -> bool:
 # -- images -----------------------------------------------------------------------------------
 
 
+# Errors that mean the source no longer serves an image, as opposed to a policy or platform refusal.
+MISSING_IMAGE_KEYS = ("image.not_found", "image.http_error")
+
+
 class ImageRehoster:
     """Replace every source image address in a payload with the platform's copy, uploading each image once per shop."""
 
@@ -150,26 +158,36 @@ class ImageRehoster:
 
     def rehost(self, offer_id: str, payload: Mapping[str, Any]) -> dict[str, Any]:
         """Return a copy of ``payload`` whose image fields point only at the platform's host."""
-        from etl.images import html_image_urls, rewrite_html_images
 
         rewritten = dict(payload)
         for name, separator in self.images.list_fields:
             value = rewritten.get(name)
             if isinstance(value, str) and value:
                 urls = [url.strip() for url in value.split(separator) if url.strip()]
-                rewritten[name] = separator.join(self.platform_url(offer_id, name, url) for url in urls)
+                optional = name in self.images.optional_fields
+                hosted = [self._hosted(offer_id, name, url, optional) for url in urls]
+                rewritten[name] = separator.join(url for url in hosted if url is not None)
 
         for name in self.images.html_fields:
             html = rewritten.get(name)
             if isinstance(html, str) and html:
-                mapping = {url: self.platform_url(offer_id, name, url) for url in html_image_urls(html)}
-                rewritten[name] = rewrite_html_images(html, mapping)
+                hosted = {url: self._hosted(offer_id, name, url, optional=True) for url in html_image_urls(html)}
+                # An image left out of the mapping is removed from the HTML; its surrounding text stays.
+                rewritten[name] = rewrite_html_images(html, {url: new for url, new in hosted.items() if new is not None})
         return rewritten
+
+    def _hosted(self, offer_id: str, field: str, url: str, optional: bool) -> str | None:
+        """Return the platform address, or ``None`` for a detail image the source no longer serves (it is dropped)."""
+        try:
+            return self.platform_url(offer_id, field, url)
+        except OfferError as error:
+            if optional and error.key in MISSING_IMAGE_KEYS:
+                log.warning("offer %s: dropped detail image %s from %s: %s", offer_id, redact_url(url), field, error.key)
+                return None
+            raise
 
     def platform_url(self, offer_id: str, field: str, url: str) -> str:
         """Return the platform address for one source image, uploading it unless this shop has it already."""
-        from etl.images import original_url
-
         if self.images.is_own(url):
             return url
 
