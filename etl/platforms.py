@@ -43,6 +43,18 @@ DEFAULT_SHOP = "default"
 
 
 @dataclass(frozen=True)
+class ImageAudit:
+    """A query that returns an uploaded image's address once the platform's audit has passed."""
+
+    method: str
+    id_param: str
+    image_id: Any  # compiled JMESPath to the image id in the upload answer
+    platform_url: Any  # compiled JMESPath to the address in the query answer
+    attempts: int = 5
+    interval: float = 2.0  # seconds between queries
+
+
+@dataclass(frozen=True)
 class ImageApi:
     """How a platform takes images: the upload method and the payload fields that hold image addresses."""
 
@@ -59,6 +71,7 @@ class ImageApi:
     list_fields: tuple[tuple[str, str], ...] = ()  # (field, separator)
     optional_fields: tuple[str, ...] = ()  # list fields of detail images, where an image gone from the source is dropped
     html_fields: tuple[str, ...] = ()  # HTML fields; an image gone from the source is dropped from them too
+    audit: ImageAudit | None = None  # how to wait for an image that is still under the platform's audit
 
     def is_own(self, url: str) -> bool:
         """Tell whether ``url`` already points at the platform's own image host (``*.host`` and ``host/path*`` patterns)."""
@@ -200,6 +213,18 @@ def _build_images(data: Mapping[str, Any]) -> ImageApi:
         list_fields=tuple((str(item["field"]), str(item.get("separator", ","))) for item in data.get("list_fields") or ()),
         optional_fields=tuple(str(item["field"]) for item in data.get("list_fields") or () if item.get("optional")),
         html_fields=tuple(str(name) for name in data.get("html_fields") or ()),
+        audit=_build_audit(data["audit"]) if data.get("audit") else None,
+    )
+
+
+def _build_audit(data: Mapping[str, Any]) -> ImageAudit:
+    return ImageAudit(
+        method=str(data["method"]),
+        id_param=str(data["id_param"]),
+        image_id=jmespath.compile(str(data["image_id"])),
+        platform_url=jmespath.compile(str(data["platform_url"])),
+        attempts=int(data.get("attempts", 5)),
+        interval=float(data.get("interval", 2.0)),
     )
 
 
@@ -291,6 +316,13 @@ class PlatformClient:
     def _sleep(self, seconds: float) -> None:
         if self.stopped.wait(seconds):
             raise _Stopped()
+
+    def pause(self, seconds: float) -> None:
+        """Wait ``seconds`` between polls; raise :class:`PlatformError` when the run is interrupted meanwhile."""
+        try:
+            self._sleep(seconds)
+        except _Stopped:
+            raise PlatformError("publish.interrupted", step="images", ambiguous=True) from None
 
     def call(self, method: str, params: Mapping[str, Any], *, offer_id: str, step: str = "publish",
              files: Mapping[str, tuple[str, bytes, str]] | None = None, retry_sent: bool = True) -> Any:

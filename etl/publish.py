@@ -225,9 +225,28 @@ class ImageRehoster:
             raise
 
         platform_url = self.images.platform_url.search(answer)
+        if not platform_url and self.images.audit is not None:
+            platform_url = self._await_audit(offer_id, field, answer)
         if not platform_url:
-            raise OfferError("images.no_platform_url", step="images", offer_id=offer_id, field=field, url=source, method=self.images.method)
+            raise OfferError("images.no_platform_url", step="images", offer_id=offer_id, field=field, url=redact_url(source),
+                             method=self.images.method)
         return str(platform_url)
+
+    def _await_audit(self, offer_id: str, field: str, answer: Any) -> str | None:
+        """Query an image still under audit a few times; return its address once it has passed, else ``None``."""
+        audit = self.images.audit
+        image_id = audit.image_id.search(answer)
+        if not image_id:
+            return None
+
+        for attempt in range(audit.attempts):
+            if attempt:
+                self.client.pause(audit.interval)
+            detail = self.client.call(audit.method, {audit.id_param: str(image_id)}, offer_id=offer_id, step="images")
+            platform_url = audit.platform_url.search(detail)
+            if platform_url:
+                return str(platform_url)
+        return None
 
     def _lock_for(self, url: str) -> threading.Lock:
         with self._locks_guard:

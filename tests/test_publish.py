@@ -319,6 +319,21 @@ def test_taobao_creates_instock_items_with_rehosted_images(setup):
         assert all(source.startswith(setup.taobao.image_prefix) for source in image_sources), image_sources
 
 
+def test_taobao_detail_html_is_cleaned_and_rehosted(setup):
+    setup.run("taobao")
+
+    desc = setup.taobao.items_by_outer_id("672839104523")[0].fields["desc"]
+    image_sources = re.findall(r'src="([^"]+)"', desc)
+    assert len(image_sources) == 4
+    assert all(source.startswith(setup.taobao.image_prefix) for source in image_sources)
+    assert "面料：100%精梳棉" in desc
+    assert "<script" not in desc
+    assert "onclick" not in desc
+    assert "example.com" not in desc
+    assert "data-lazyload-src" not in desc
+    assert "&#" not in desc
+
+
 def test_taobao_unchanged_rerun_makes_no_calls(setup):
     setup.run("taobao")
     calls_before = len(setup.taobao.calls)
@@ -384,3 +399,46 @@ def test_two_runs_at_once_create_each_offer_once(setup):
 
     one_product_per_offer(setup.douyin.products_by_outer_id, DOUYIN_OK)
     assert setup.douyin.duplicates() == {}
+
+
+def test_douyin_waits_for_image_audit(tmp_path, monkeypatch):
+    with FakeImageCdn() as cdn, FakeDouyin(audit_pending_queries=1, upload_returns_byte_url=False) as douyin, FakeTaobao() as taobao:
+        for name, value in (("ETL_DOUYIN_GATEWAY", douyin.url), ("ETL_DOUYIN_APP_KEY", douyin.app_key),
+                            ("ETL_DOUYIN_APP_SECRET", douyin.app_secret), ("ETL_DOUYIN_ACCESS_TOKEN", douyin.access_token),
+                            ("ETL_IMAGE_HOSTS", "127.0.0.1"), ("ETL_IMAGE_ALLOW_PRIVATE", "1"), ("HOME", str(tmp_path))):
+            monkeypatch.setenv(name, value)
+        setup = Setup(tmp_path, cdn, douyin, taobao)
+        ids = tmp_path / "one.txt"
+        ids.write_text("698310457726\n", encoding="utf-8")
+
+        status = setup.run("douyin", ids=ids)
+
+        assert status == 0
+        assert douyin.calls_to("material.queryMaterialDetail")
+        assert len(douyin.products_by_outer_id("698310457726")) == 1
+
+
+def test_shop_reads_its_credentials_file_section(setup, monkeypatch):
+    credentials = setup.tmp / "credentials.yaml"
+    credentials.write_text(
+        "douyin/旗舰店:\n"
+        f"  app_key: {setup.douyin.app_key}\n  app_secret: {setup.douyin.app_secret}\n  access_token: {setup.douyin.access_token}\n",
+        encoding="utf-8")
+    monkeypatch.setenv("ETL_DOUYIN_ACCESS_TOKEN", "token-of-the-default-shop")
+
+    status = setup.run("douyin", "--shop", "旗舰店", "--credentials", str(credentials))
+
+    assert status == 0
+    one_product_per_offer(setup.douyin.products_by_outer_id, DOUYIN_OK)
+
+
+def test_shop_without_section_names_it(setup, capsys):
+    credentials = setup.tmp / "credentials.yaml"
+    credentials.write_text("douyin:\n  app_key: a\n  app_secret: b\n  access_token: c\n", encoding="utf-8")
+
+    status = setup.run("douyin", "--shop", "二店", "--credentials", str(credentials))
+
+    error = capsys.readouterr().err
+    assert status == 2
+    assert "douyin/二店" in error
+    assert setup.douyin.calls == []
