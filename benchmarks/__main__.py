@@ -35,6 +35,7 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--network-client-rate", type=float, help="etl run --rate, when it should differ from --network-rate")
     parser.add_argument("--network-latency", type=float, default=0.1, help="seconds the fake waits before each response (default 0.1)")
     parser.add_argument("--network-workers", type=int, default=8, help="etl run --workers (default 8)")
+    parser.add_argument("--publish-offers", type=int, default=10_000, help="offers published twice in the publish stage (default 10000)")
     parser.add_argument("--profile-offers", type=int, default=2000, help="offers in the profiled mapping loop (default 2000)")
     parser.add_argument("--profile-top", type=int, default=10, help="entries listed by the profile stage (default 10)")
     parser.add_argument("--work-dir", type=Path, help="folder for generated files and outputs, kept afterwards (default: a temporary folder, removed)")
@@ -71,7 +72,7 @@ def run_stage(stage: str, arguments: argparse.Namespace, work: Path) -> dict[str
         "check": lambda: _check(arguments, work),
         "memory": lambda: _memory(arguments, work),
         "network": lambda: _network(arguments, work),
-        "publish": lambda: _publish(),
+        "publish": lambda: _publish(arguments, work),
     }
     print(f"benchmarks: {stage} ...", file=sys.stderr, flush=True)
     revision = report.source_revision()
@@ -127,10 +128,11 @@ def _network(arguments, work: Path) -> tuple[dict[str, Any], list[str]]:
     return result, options
 
 
-def _publish() -> tuple[dict[str, Any], list[str]]:
+def _publish(arguments, work: Path) -> tuple[dict[str, Any], list[str]]:
     from benchmarks.publish import run_publish
 
-    return run_publish(), []
+    options = ["--publish-offers", str(arguments.publish_offers)]
+    return run_publish(work, arguments.publish_offers, arguments.seed), options
 
 
 def main(argv: list[str] | None = None) -> int:

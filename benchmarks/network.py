@@ -1,9 +1,9 @@
 """Network stage: ``etl run`` fetching from the fake 1688 gateway under a server-side rate limit.
 
 The fake (``tests/fakes/gateway_1688.py``) runs in this process on 127.0.0.1 and serves
-generated responses after ``latency`` seconds, admitting ``rate`` requests per second with a
-token bucket of one token. ``etl run`` runs as a child process with ``--rate`` set to the same
-limit. A second run injects faults (HTTP 503, connection reset, the gateway's rate-limit
+generated responses after ``latency`` seconds, admitting at most ``rate`` requests in any
+sliding 1-second window and answering the gateway's rate-limit error to the rest. ``etl run``
+runs as a child process with ``--rate`` set to the same limit. A second run injects faults (HTTP 503, connection reset, the gateway's rate-limit
 error) for 1% of the offers and checks that ``report.json`` still lists every offer.
 """
 
@@ -62,7 +62,7 @@ def run_network(work_folder: Path, offers: int = 2000, rate: float = 20.0, laten
     client_rate = client_rate or rate
 
     settings = {"rule": rule, "offers": offers, "rate_limit": rate, "client_rate": client_rate, "latency_seconds": latency,
-                "workers": workers, "server_bucket_burst": 1}
+                "workers": workers, "server_limiter": "at most the limit in any sliding 1 s window"}
     clean = _run_against_fake(work_folder, "network-clean", source, ids, ids_file, (rate, client_rate), latency, workers, rule, faults={})
     faulty = _run_against_fake(work_folder, "network-faults", source, ids, ids_file, (rate, client_rate), latency, workers, rule,
                                faults=fault_plan(ids))
@@ -72,7 +72,7 @@ def run_network(work_folder: Path, offers: int = 2000, rate: float = 20.0, laten
 def _run_against_fake(work_folder: Path, name: str, source: Path, ids: list[str], ids_file: Path, rates: tuple[float, float],
                       latency: float, workers: int, rule: str, faults: dict[str, list[str]]) -> dict[str, Any]:
     rate, client_rate = rates
-    fake = _fake_gateway_class()(product_dir=source, latency=latency, rate_limit=rate, burst=1,
+    fake = _fake_gateway_class()(product_dir=source, latency=latency, rate_limit=rate, limiter="window",
                                  app_key=APP_KEY, app_secret=APP_SECRET, access_token=ACCESS_TOKEN)
     fake.faults = faults
     out = work_folder / f"{name}-out"
@@ -101,8 +101,8 @@ def _run_against_fake(work_folder: Path, name: str, source: Path, ids: list[str]
         "timed_out_and_interrupted": measured.timed_out,
         "faults_injected": sum(len(entries) for entries in faults.values()),
         "max_requests_in_1s": max_in_window,
-        "max_requests_in_1s_target": int(rate) + 1,
-        "max_requests_target_met": max_in_window <= int(rate) + 1,
+        "max_requests_in_1s_target": int(rate),
+        "max_requests_target_met": max_in_window <= int(rate),
     }
     result.update(_request_figures(fake.requests, rate))
     result["end_to_end_offers_per_second"] = round(len(ids) / measured.seconds, 2)

@@ -109,8 +109,21 @@ def table_rows(stages: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     if "network" in stages:
         rows += _network_rows(stages["network"])
     if "publish" in stages:
-        rows.append(("unchanged re-run of --publish", stages["publish"]["status"], "", ""))
+        rows += _publish_rows(stages["publish"])
     return rows
+
+
+def _publish_rows(publish: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    if not publish.get("measured"):
+        return [("unchanged re-run of --publish", str(publish.get("status")), "", "")]
+
+    unchanged = publish["unchanged_run"]
+    offers = publish["settings"]["offers"]
+    return [
+        (f"--publish unchanged re-run, {offers} offers: platform writes", str(unchanged["platform_writes"]), "0",
+         _met(unchanged["zero_writes_target_met"])),
+        ("--publish unchanged re-run: time per offer", f"{unchanged['milliseconds_per_offer']} ms", "", ""),
+    ]
 
 
 def _met(value: bool) -> str:

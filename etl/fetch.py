@@ -33,7 +33,7 @@ from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_a
 from etl import jsonio
 from etl.errors import OfferError, UsageError
 from etl.paths import data_dir
-from etl.ratelimit import TokenBucket
+from etl.ratelimit import TokenBucket, paced
 from etl.redact import Redactor
 from etl.signing import SCHEMES, Credentials
 from etl.yamlfile import load_yaml
@@ -277,7 +277,7 @@ class HttpSource:
         self.gateway = (gateway or os.environ.get(definition.gateway_env) or definition.gateway).rstrip("/")
         self.stopped = threading.Event()
         self.rate = rate or definition.rate_limit
-        self.bucket = TokenBucket(self.rate, sleep=self._sleep)
+        self.bucket = TokenBucket(paced(self.rate), sleep=self._sleep)
         self.timeout = timeout or definition.timeout
         self.attempts = 1 + (definition.retries if retries is None else retries)
         self.backoff = backoff
@@ -399,7 +399,7 @@ class HttpSource:
         if parsed is None:
             raise _Transient(_reason("fetch.reason.bad_json"))
 
-        self.bucket.recover(self.rate)
+        self.bucket.recover(paced(self.rate))
         return body
 
     def _fail_permanently(self, offer_id: str, status: int, code: str | None, message: str | None) -> None:

@@ -27,7 +27,7 @@ from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_a
 from etl import jsonio, signing
 from etl.errors import OfferError, UsageError
 from etl.fetch import ENV_CREDENTIALS_FILE, _credentials_section, _inside_repository, _parse, _reason, _retry_after, _Stopped, _Transient
-from etl.ratelimit import TokenBucket
+from etl.ratelimit import TokenBucket, paced
 from etl.redact import Redactor
 from etl.signing import Credentials
 from etl.yamlfile import load_yaml
@@ -301,7 +301,7 @@ class PlatformClient:
         self.gateway = (gateway or os.environ.get(api.gateway_env) or api.gateway).rstrip("/")
         self.rate = rate or api.rate_limit
         self.stopped = threading.Event()
-        self.bucket = TokenBucket(self.rate, sleep=self._sleep)
+        self.bucket = TokenBucket(paced(self.rate), sleep=self._sleep)
         self.attempts = 1 + (api.retries if retries is None else retries)
         self.backoff, self.max_backoff = backoff, max_backoff
         self.timeout = timeout or api.timeout
@@ -425,7 +425,7 @@ class PlatformClient:
         if parsed is None:
             raise _Transient(_reason("fetch.reason.bad_json"))
 
-        self.bucket.recover(self.rate)
+        self.bucket.recover(paced(self.rate))
         return parsed
 
     def error_of(self, parsed: Any) -> tuple[str | None, str | None]:

@@ -7,6 +7,17 @@ import time
 from typing import Callable
 
 
+# Share of a server's limit a client sends at. A request paced exactly at the limit can arrive a
+# few milliseconds early (thread scheduling, network jitter) and push a server's 1-second count
+# over it. With 3 % less, 21 requests at a limit of 20/s span 1.03 s, a 30 ms margin.
+PACING_SHARE = 0.97
+
+
+def paced(limit: float) -> float:
+    """Return the request rate to send at for a server ``limit`` in requests per second."""
+    return limit * PACING_SHARE
+
+
 class TokenBucket:
     """Block callers so requests never exceed ``rate`` per second over any window.
 

@@ -34,6 +34,7 @@ fake or a malformed request whose handling by the real services is undocumented.
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import hmac
 import itertools
@@ -271,6 +272,30 @@ class _TokenBucket:
             return False
 
 
+class _WindowLimiter:
+    """A limiter that admits at most ``int(rate * window)`` requests in any ``window`` seconds.
+
+    This is the literal reading of "``rate`` requests per second": it rejects a request only
+    when admitting it would put more than the limit into some window, unlike a burst-1 token
+    bucket, which also rejects a request that arrives a few milliseconds early after a pause.
+    """
+
+    def __init__(self, rate: float, window: float = 1.0) -> None:
+        self._limit = max(1, int(rate * window))
+        self._window = window
+        self._admitted: collections.deque[float] = collections.deque()
+        self._lock = threading.Lock()
+
+    def try_take(self, now: float) -> bool:
+        with self._lock:
+            while self._admitted and now - self._admitted[0] >= self._window:
+                self._admitted.popleft()
+            if len(self._admitted) >= self._limit:
+                return False
+            self._admitted.append(now)
+            return True
+
+
 @dataclass(frozen=True)
 class _Incoming:
     method: str
@@ -355,8 +380,9 @@ class Fake1688:
     """A fake 1688 gateway and ``item_get`` reseller on 127.0.0.1, for tests.
 
     ``product_dir`` and ``reseller_dir`` hold ``<offer_id>.json`` files. A folder of None means
-    no offer is found. ``rate_limit`` is in requests per second, enforced by a token bucket of
-    ``burst`` tokens, separately for the gateway and the reseller. ``latency`` is in seconds,
+    no offer is found. ``rate_limit`` is in requests per second, enforced separately for the
+    gateway and the reseller by a token bucket of ``burst`` tokens (``limiter="bucket"``) or by
+    a count over every sliding 1-second window (``limiter="window"``). ``latency`` is in seconds,
     waited before every response. ``denied_apis`` entries are "apiName", "namespace/apiName" or
     "namespace:apiName". The gateway rejects a denied API or an offer id in ``denied_offers``
     with HTTP 403 gw.APIACLDecline.
@@ -374,6 +400,7 @@ class Fake1688:
         reseller_secret: str = "fake-reseller-secret",
         rate_limit: float | None = None,
         burst: int = 1,
+        limiter: str = "bucket",
         latency: float = 0.0,
         denied_apis: Iterable[str] = frozenset(),
         denied_offers: Iterable[str] = frozenset(),
@@ -384,6 +411,8 @@ class Fake1688:
             raise ValueError(f"burst must be a whole number of requests >= 1, got {burst!r}")
         if not (math.isfinite(latency) and latency >= 0):
             raise ValueError(f"latency must be a number of seconds >= 0, got {latency!r}")
+        if limiter not in ("bucket", "window"):
+            raise ValueError(f"limiter must be 'bucket' or 'window', got {limiter!r}")
 
         self.product_dir = _validated_folder(product_dir, "product_dir")
         self.reseller_dir = _validated_folder(reseller_dir, "reseller_dir")
@@ -394,6 +423,7 @@ class Fake1688:
         self.reseller_secret = reseller_secret
         self.rate_limit = rate_limit
         self.burst = burst
+        self.limiter = limiter
         self.latency = latency
         self.denied_apis = _validated_denied_apis(denied_apis)
         self.denied_offers = frozenset(denied_offers)
@@ -497,6 +527,10 @@ class Fake1688:
     def _reset_buckets(self) -> None:
         if self.rate_limit is None:
             self._official_bucket = self._reseller_bucket = None
+            return
+        if self.limiter == "window":
+            self._official_bucket = _WindowLimiter(self.rate_limit)
+            self._reseller_bucket = _WindowLimiter(self.rate_limit)
             return
         self._official_bucket = _TokenBucket(self.rate_limit, self.burst)
         self._reseller_bucket = _TokenBucket(self.rate_limit, self.burst)
