@@ -180,6 +180,17 @@ def build_cli(lang: str) -> click.Group:
         click.echo(json.dumps(rule_schema(), ensure_ascii=False, indent=2))
         return EXIT_OK
 
+    @cli.command("preview", cls=command_class, help=_text(lang, "preview.help"), add_help_option=False)
+    @click.argument("rule")
+    @click.option("--id", "offer_text", metavar="ID", help=_text(lang, "preview.option.id"))
+    @click.option("--source", "source_dir", metavar="DIR", help=_text(lang, "preview.option.source"))
+    @click.option("--profile", metavar="NAME", help=_text(lang, "cli.option.profile"))
+    @click.option("--set", "overrides", multiple=True, metavar="NAME=VALUE", help=_text(lang, "cli.option.set"))
+    @click.option("--json", "as_json", is_flag=True, help=_text(lang, "preview.option.json"))
+    @common_options
+    def preview_command(**options) -> int:
+        return _preview(lang, options)
+
     return cli
 
 
@@ -188,9 +199,13 @@ def build_cli(lang: str) -> click.Group:
 
 def _run(lang, options: dict) -> int:
     from etl.ids import read_ids
+    from etl.platforms import DEFAULT_SHOP
     from etl.report import ReportWriter, report_header
+    from etl.review import Reviewer, files_scope, publish_scope
+    from etl.review_page import ReviewPageWriter
     from etl.rules import load_rule, resolve_rule_path
     from etl.runner import FileSink, run_batch
+    from etl.state import StateStore, default_state_path
 
     if options["ids_path"] is None:
         raise UsageError("cli.missing_parameter", name="--ids")
@@ -203,43 +218,66 @@ def _run(lang, options: dict) -> int:
     ids = _read_ids(lang, options["ids_path"])
     source, workers, stats = _open_source(rule, Path(rule_path).parent, options)
     sink = FileSink(options["out_dir"], rule.target.name)
-    if options["publish"]:
-        sink, workers = _publish_sink(rule, sink, options), options["workers"]
-    elif options["go_live"] or options["shop"] or options["publish_rate"]:
+    if not options["publish"] and (options["go_live"] or options["shop"] or options["publish_rate"]):
         raise UsageError("cli.publish_option_alone")
+
+    store = StateStore(options["state_path"] or default_state_path())
+    if options["publish"]:
+        sink, workers = _publish_sink(rule, sink, store, options), options["workers"]
+        scope = publish_scope(rule.target.name, options["shop"] or DEFAULT_SHOP)
+    else:
+        scope = files_scope(rule.target.name, options["out_dir"])
+    reviewer = Reviewer(rule.target.limits, lang, store, scope)
     click.echo(_text(lang, "cli.run_start", count=len(ids.ids), rule=rule.path, target=rule.target.label.get(lang, rule.target.name), profile=rule.profile.name), err=True)
 
     progress = Progress(lang, len(ids.ids), _describe_failure, retries=lambda: stats.retries if stats else 0)
     report = ReportWriter(options["out_dir"], lang)
+    page = ReviewPageWriter(Path(options["out_dir"]) / "review.html", lang)
+    with_warnings = 0
 
     def record(result) -> None:
+        nonlocal with_warnings
         progress(result)
         report.add(result)
+        page.add(result.entry)
+        with_warnings += bool(result.entry["warnings"])
 
     try:
-        batch = run_batch(rule, ids.ids, source, sink, on_result=record, workers=workers, keep_results=False)
+        batch = run_batch(rule, ids.ids, source, sink, on_result=record, workers=workers, keep_results=False, review=reviewer)
     except BaseException:
         report.discard()
+        page.abort()
         raise
+    finally:
+        store.close()
     progress.finish()
-    report_path = report.finish(report_header(rule, ids, batch, started, lang))
+
+    header = report_header(rule, ids, batch, started, lang)
+    report_path = report.finish(header)
+    page_path = page.close({**header["summary"], "warnings": with_warnings, "rule": rule.path,
+                            "target": rule.target.label.get(lang, rule.target.name), "started_at": header["started_at"],
+                            "finished_at": header["finished_at"], "interrupted": batch.interrupted})
+    click.echo(_text(lang, "cli.review_page", path=str(page_path)), err=True)
 
     if batch.interrupted:
         click.echo(_text(lang, "cli.run_interrupted", done=batch.total, total=len(ids.ids), report=str(report_path)), err=True)
         return EXIT_INTERRUPTED
 
     click.echo(_text(lang, "cli.run_done", total=batch.total, ok=batch.ok, failed=batch.failed, out=options["out_dir"], report=str(report_path)))
+    if options["publish"]:
+        click.echo(_text(lang, "cli.publish_done", target=rule.target.label.get(lang, rule.target.name), created=batch.counts["created"],
+                         updated=batch.counts["updated"], unchanged=batch.counts["unchanged"], failed=batch.failed))
     return EXIT_SOME_FAILED if batch.failed or ids.problems else EXIT_OK
 
 
-def _publish_sink(rule, files, options: dict):
+def _publish_sink(rule, files, store, options: dict):
     """Build the load step for ``--publish``: platform client, state store, image re-hosting."""
     import os
 
     from etl.images import ImageFetcher, ImagePolicy
     from etl.platforms import DEFAULT_SHOP, PlatformClient, load_platform_api, load_shop_credentials
     from etl.publish import ImageRehoster, Publisher, PublishSink
-    from etl.state import StateStore, claim_owner, default_state_path
+    from etl.state import claim_owner
 
     _check_workers(options)
     api = load_platform_api(rule.target.name, rule.target.folder, rule.target.api)
@@ -251,7 +289,6 @@ def _publish_sink(rule, files, options: dict):
         _enable_logging(credentials)
 
     client = PlatformClient(api, credentials, rate=rate)
-    store = StateStore(options["state_path"] or default_state_path())
     shop = options["shop"] or DEFAULT_SHOP
     images = None
     if api.images is not None:
@@ -425,6 +462,40 @@ def _check(lang, rule_texts) -> int:
         _echo_problems(rule.warnings, lang)
         click.echo(_text(lang, "cli.check_ok", rule=rule.path, target=rule.target.name, profile=rule.profile.name, warnings=len(rule.warnings)))
     return status
+
+
+def _preview(lang: str, options: dict) -> int:
+    """Show one offer's record, transforms, payload and warnings; exit 1 when the offer fails."""
+    from etl.preview import preview_offer, render_json, render_text
+    from etl.rules import load_rule, resolve_rule_path
+    from etl.runner import OfferResult
+
+    offer_id = _offer_id_option(options["offer_text"])
+    rule = load_rule(resolve_rule_path(options["rule"]), _parse_overrides(options["overrides"]), options["profile"])
+    _echo_problems(rule.warnings, lang)
+
+    preview = preview_offer(rule, offer_id, options["source_dir"], lang)
+    if options["as_json"]:
+        click.echo(render_json(preview))
+    else:
+        if preview.failed:
+            click.echo(_describe_failure(OfferResult(offer_id, "failed", error=preview.trace.error), lang), err=True)
+        click.echo(render_text(preview, lang))
+    return EXIT_SOME_FAILED if preview.failed else EXIT_OK
+
+
+def _offer_id_option(text: str | None) -> str:
+    """Read ``--id`` like one line of an ids file: an offer id or a 1688 offer URL."""
+    from etl.ids import parse_ids
+    from etl.messages import LANGUAGES
+
+    parsed = parse_ids([text or ""], path="--id")
+    if parsed.problems:
+        problem = parsed.problems[0]
+        raise UsageError("preview.bad_id", reason={language: render(problem.key, language, **problem.params) for language in LANGUAGES})
+    if not parsed.ids:
+        raise UsageError("cli.missing_parameter", name="--id")
+    return parsed.ids[0]
 
 
 def _parse_overrides(overrides) -> dict[str, str]:

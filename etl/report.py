@@ -20,10 +20,12 @@ from etl.runner import Batch, OfferResult
 def offer_entry(result: OfferResult, lang: str) -> dict[str, Any]:
     """Build the report entry of one offer, with the reason in ``lang`` and ``error_code`` as the stable message key."""
     entry: dict[str, Any] = {"offer_id": result.offer_id, "status": result.status}
+    review = result.entry or {}
     if result.ok:
         entry["output"] = result.output
         if result.product_id is not None:
             entry["product_id"] = result.product_id
+        _add_review_parts(entry, review)
         return entry
 
     error = result.error
@@ -39,7 +41,16 @@ def offer_entry(result: OfferResult, lang: str) -> dict[str, Any]:
 
     if error.violations:
         entry["violations"] = [{"field": item.field, "reason": item.render(lang)} for item in error.violations]
+    _add_review_parts(entry, review)
     return entry
+
+
+def _add_review_parts(entry: dict[str, Any], review: dict[str, Any]) -> None:
+    """Copy the review entry's warnings and changes since the last good run into the report entry, when there are any."""
+    if review.get("warnings"):
+        entry["warnings"] = review["warnings"]
+    if review.get("changes"):
+        entry["changes"] = review["changes"]
 
 
 def report_header(rule: Rule, ids: IdsFile, batch: Batch, started: datetime, lang: str) -> dict[str, Any]:

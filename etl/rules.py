@@ -9,7 +9,7 @@ every name and filter, and the target fields it sets. All problems are raised to
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from importlib import resources
@@ -25,11 +25,15 @@ from etl.compiler import IDENTIFIER, Compiler, Scope, schema_of_node
 from etl.errors import DataError, OfferError, Position, Problem, RuleError, UsageError
 from etl.extract import Profile, available_profiles, find_profile, load_profile, offer_schema
 from etl.mapping import MISSING, Field, Missing, ObjectNode
+from etl.notices import Collector, Notice, collect, notice
 from etl.targets import Target, available_targets, find_target, load_target
 from etl.validate import FastCheck, Violation, make_validator, validate_payload, violation_from_schema_error
 from etl.yamlfile import YamlDocument, load_yaml
 
 RESERVED_NAMES = ("offer", "vars", "target", "index", "range", "dict")
+
+# The parts a rule's ``review`` section may name, in the order the review shows them.
+REVIEW_PARTS = ("title", "category_id", "images", "skus")
 
 
 @lru_cache(maxsize=1)
@@ -40,12 +44,45 @@ def rule_schema() -> dict:
 
 @dataclass(frozen=True)
 class Mapped:
-    """The result of applying a rule to one raw response."""
+    """The result of applying a rule to one raw response.
+
+    ``notices`` are the findings that did not fail the offer (``warning.*`` keys), and ``review``
+    the values of the rule's ``review`` section by part name, or None without that section.
+    """
 
     offer_id: str
     record: Mapping[str, Any]
     transforms: Mapping[str, Any]
     payload: Mapping[str, Any]
+    notices: tuple[Notice, ...] = ()
+    review: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Everything computed for one offer up to the step that failed, for ``etl preview``.
+
+    ``record`` is None when extraction failed, ``payload`` None when a transform or field
+    failed, ``review`` None when it was not reached or the rule has no ``review`` section.
+    ``error`` is None for an offer that passed validation.
+    """
+
+    offer_id: str | None
+    record: Mapping[str, Any] | None = None
+    transforms: Mapping[str, Any] = field(default_factory=dict)
+    payload: Mapping[str, Any] | None = None
+    review: Mapping[str, Any] | None = None
+    notices: tuple[Notice, ...] = ()
+    error: OfferError | None = None
+
+
+@dataclass
+class _Steps:
+    """The values computed so far for one offer, filled in as the mapper goes."""
+
+    transforms: dict[str, Any] = field(default_factory=dict)
+    payload: dict[str, Any] | None = None
+    review: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +99,7 @@ class Rule:
     warnings: tuple[Problem, ...]
     validator: Any
     fast_check: Any = None
+    review: tuple[tuple[str, Field], ...] | None = None
 
     def with_profile(self, profile: Profile) -> "Rule":
         return replace(self, profile=profile)
@@ -73,27 +111,90 @@ class Rule:
         return self.map_record(record, offer_id)
 
     def map_record(self, record: Mapping[str, Any], offer_id: str) -> Mapped:
-        """Run ``transform`` and ``fields`` on an offer record and validate the payload."""
+        """Run ``transform``, ``fields`` and ``review`` on an offer record and validate the payload.
+
+        Notices that filters raise while doing so come back in ``Mapped.notices``. A failing
+        ``review`` expression becomes a ``warning.review_failed`` notice instead of an error.
+        """
+        steps = _Steps()
+        with collect() as collector:
+            self._evaluate(record, offer_id, steps, collector)
+
+        return Mapped(offer_id, record, steps.transforms, steps.payload, collector.unique(), steps.review)
+
+    def trace(self, raw: Any, offer_id: str | None = None) -> Trace:
+        """Apply the rule like :meth:`apply`, but return what was computed up to a failure instead of raising.
+
+        Only :class:`OfferError` is caught, and it ends up in ``Trace.error``.
+        """
+        try:
+            record = self.profile.extract(raw, offer_id)
+        except OfferError as error:
+            return Trace(offer_id, error=error)
+
+        offer_id = record["offer_id"]
+        steps = _Steps()
+        error = None
+        with collect() as collector:
+            try:
+                self._evaluate(record, offer_id, steps, collector)
+            except OfferError as failure:
+                error = failure
+
+        return Trace(offer_id, record, steps.transforms, steps.payload, steps.review, collector.unique(), error)
+
+    def _evaluate(self, record: Mapping[str, Any], offer_id: str, steps: _Steps, collector: Collector) -> None:
+        """Fill ``steps`` with transforms, payload and review in that order, raising :class:`OfferError` on failure.
+
+        The review is computed before validation, so a trace of an offer that fails validation
+        still shows it.
+        """
         context: dict[str, Any] = {"offer": record, "vars": self.vars, "target": self._target_view()}
         context.update(self.tables)
 
-        transforms = {}
         for name, node in self.transforms:
+            collector.field = node.label
             value = node.evaluate(context, offer_id)
             if value is MISSING:
                 continue
             context[name] = value
-            transforms[name] = value
+            steps.transforms[name] = value
 
-        payload = self.fields.evaluate(context, offer_id)
+        payload: dict[str, Any] = {}
+        for name, node in self.fields.items:
+            collector.field = node.label
+            value = node.evaluate(context, offer_id)
+            if value is not MISSING:
+                payload[name] = value
+        steps.payload = payload
+
+        if self.review is not None:
+            steps.review = _evaluate_review(self.review, context, offer_id, collector)
+
         violations = validate_payload(payload, self.target, self.validator, self.fast_check)
         if violations:
             raise _validation_error(violations, offer_id)
 
-        return Mapped(offer_id, record, transforms, payload)
-
     def _target_view(self) -> Mapping[str, Any]:
         return {"name": self.target.name, "limits": self.target.limits, "label": self.target.label}
+
+
+def _evaluate_review(parts: tuple[tuple[str, Field], ...], context: Mapping[str, Any], offer_id: str,
+                     collector: Collector) -> dict[str, Any]:
+    """Evaluate each review part on its own, leaving a failing part out and recording it as a notice."""
+    from etl.messages import LANGUAGES
+
+    review = {}
+    for name, node in parts:
+        collector.field = node.label
+        try:
+            value = node.evaluate(context, offer_id)
+        except OfferError as error:
+            notice("warning.review_failed", part=name, reason={lang: error.render(lang) for lang in LANGUAGES})
+            continue
+        if value is not MISSING:
+            review[name] = value
+    return review
 
 
 def _validation_error(violations: list[Violation], offer_id: str) -> OfferError:
@@ -169,6 +270,7 @@ class _RuleLoader:
 
         transforms = self._transforms(data.get("transform") or {}, scope)
         fields = self._fields(data.get("fields") or {}, scope, target)
+        review = self._review(data.get("review"), scope)
 
         self.problems.extend(self.compiler.problems)
         if target is None or profile is None or any(problem.severity == "error" for problem in self.problems):
@@ -185,6 +287,7 @@ class _RuleLoader:
             warnings=tuple(problem for problem in self.problems if problem.severity == "warning"),
             validator=make_validator(target.schema),
             fast_check=FastCheck(target.schema),
+            review=review,
         )
 
     # -- structure --------------------------------------------------------------------------
@@ -196,8 +299,8 @@ class _RuleLoader:
 
         validator = jsonschema.Draft202012Validator(rule_schema())
         for error in validator.iter_errors(data):
-            # The compiler reports mistakes inside transform and fields values with their own messages.
-            if error.validator == "anyOf" and error.absolute_path and error.absolute_path[0] in ("transform", "fields"):
+            # The compiler reports mistakes inside transform, fields and review values with their own messages.
+            if error.validator == "anyOf" and error.absolute_path and error.absolute_path[0] in ("transform", "fields", "review"):
                 continue
             self.problems.append(self._structure_problem(error))
 
@@ -391,6 +494,20 @@ class _RuleLoader:
                     self._problem(("fields",), "rule.required_field_unset", {"name": name, "target": target.name})
 
         return ObjectNode(tuple(items), "fields")
+
+    def _review(self, declared: Any, scope: Scope) -> tuple[tuple[str, Field], ...] | None:
+        """Compile the optional ``review`` section, checking names, filters and attributes as in ``fields``."""
+        if declared is None:
+            return None
+        if not isinstance(declared, dict):
+            return ()  # the structure check has reported it
+
+        compiled = []
+        for name, raw in declared.items():
+            if name not in REVIEW_PARTS:
+                continue  # the structure check reports the unknown key with a suggestion
+            compiled.append((name, self.compiler.value(("review", name), raw, scope)))
+        return tuple(compiled)
 
     def _problem(self, where: tuple, key: str, params: dict) -> None:
         self.problems.append(Problem(self.document.position(where), _label(where), key, params))

@@ -29,6 +29,7 @@ class OfferResult:
     error: OfferError | None = None
     removed_stale_output: bool = False  # a payload from an earlier run was deleted because the offer failed now
     product_id: str | None = None  # the platform product id after --publish
+    entry: dict | None = None  # the review entry (etl.review_entry), when the run builds one
 
     @property
     def ok(self) -> bool:
@@ -156,27 +157,42 @@ class Batch:
         return self.total - self.failed
 
 
-def run_offer(rule: Rule, source: Source, sink: FileSink, offer_id: str) -> OfferResult:
-    """Fetch, map, validate and write one offer; failures come back as a failed result."""
+def run_offer(rule: Rule, source: Source, sink: FileSink, offer_id: str, review: Callable | None = None) -> OfferResult:
+    """Fetch, map, validate, write and publish one offer; failures come back as a failed result.
+
+    ``review(result, trace)`` builds the offer's review entry from the result and what the rule
+    computed (:class:`etl.rules.Trace`, partial for a failed offer, ``None`` when nothing was fetched).
+    """
+    traced = None
     try:
         raw = source.fetch(offer_id)
-        mapped = rule.apply(raw, offer_id)
-        output = sink.write(offer_id, mapped.payload)
-        published = sink.publish(offer_id, mapped.payload) if hasattr(sink, "publish") else None
+        traced = rule.trace(raw, offer_id)
+        if traced.error is not None:
+            raise traced.error
+        output = sink.write(offer_id, traced.payload)
+        published = sink.publish(offer_id, traced.payload) if hasattr(sink, "publish") else None
     except OfferError as error:
-        error.offer_id = error.offer_id or offer_id
-        for holder in (source, sink):
-            redactor = getattr(holder, "redactor", None)
-            if redactor is not None:
-                # A server may echo a secret in an error message; nothing unredacted reaches the report.
-                error.params = {name: _redacted(redactor, value) for name, value in error.params.items()}
-        # A payload file stays when only its upload failed: it is this run's valid mapping.
-        removed = error.step not in ("output", "publish", "images") and sink.discard(offer_id)
-        return OfferResult(offer_id, "failed", error=error, removed_stale_output=removed)
+        result = _failed(error, source, sink, offer_id)
+    else:
+        result = OfferResult(offer_id, "ok", output=output)
+        if published is not None:
+            result = OfferResult(offer_id, published.status, output=output, product_id=published.product_id)
 
-    if published is not None:
-        return OfferResult(offer_id, published.status, output=output, product_id=published.product_id)
-    return OfferResult(offer_id, "ok", output=output)
+    if review is not None:
+        result.entry = review(result, traced)
+    return result
+
+
+def _failed(error: OfferError, source: Source, sink: FileSink, offer_id: str) -> OfferResult:
+    error.offer_id = error.offer_id or offer_id
+    for holder in (source, sink):
+        redactor = getattr(holder, "redactor", None)
+        if redactor is not None:
+            # A server may echo a secret in an error message; nothing unredacted reaches the report.
+            error.params = {name: _redacted(redactor, value) for name, value in error.params.items()}
+    # A payload file stays when only its upload failed: it is this run's valid mapping.
+    removed = error.step not in ("output", "publish", "images") and sink.discard(offer_id)
+    return OfferResult(offer_id, "failed", error=error, removed_stale_output=removed)
 
 
 def run_batch(
@@ -187,6 +203,7 @@ def run_batch(
     on_result: Callable[[OfferResult], None] | None = None,
     workers: int = 1,
     keep_results: bool = True,
+    review: Callable | None = None,
 ) -> Batch:
     """Run every offer id, passing each result to ``on_result`` as it completes.
 
@@ -196,7 +213,7 @@ def run_batch(
     ``keep_results`` false only counts stay in memory; ``on_result`` is then the only record.
     """
     batch = Batch()
-    pipeline = _Pipeline(rule, source, sink, workers)
+    pipeline = _Pipeline(rule, source, sink, workers, review)
     try:
         for result in pipeline.run(offer_ids):
             batch.add(result, keep_results)
@@ -223,14 +240,14 @@ def _redacted(redactor, value: Any) -> Any:
 class _Pipeline:
     """Run offers in order, in a bounded thread pool when ``workers`` is above 1."""
 
-    def __init__(self, rule: Rule, source: Source, sink: FileSink, workers: int) -> None:
-        self.rule, self.source, self.sink, self.workers = rule, source, sink, workers
+    def __init__(self, rule: Rule, source: Source, sink: FileSink, workers: int, review: Callable | None = None) -> None:
+        self.rule, self.source, self.sink, self.workers, self.review = rule, source, sink, workers, review
         self.finished_after_interrupt: list[OfferResult] = []
 
     def run(self, offer_ids: Iterable[str]) -> Iterator[OfferResult]:
         if self.workers <= 1:
             for offer_id in offer_ids:
-                yield run_offer(self.rule, self.source, self.sink, offer_id)
+                yield run_offer(self.rule, self.source, self.sink, offer_id, self.review)
             return
 
         window = self.workers * 4
@@ -238,7 +255,7 @@ class _Pipeline:
         pending: deque = deque()
         try:
             for offer_id in offer_ids:
-                pending.append(pool.submit(run_offer, self.rule, self.source, self.sink, offer_id))
+                pending.append(pool.submit(run_offer, self.rule, self.source, self.sink, offer_id, self.review))
                 if len(pending) >= window:
                     yield self._next(pending)
 

@@ -20,6 +20,14 @@ def sample_files(shape: str) -> list[Path]:
     return sorted((SAMPLES / shape).glob("*.json"))
 
 
+@pytest.fixture(autouse=True)
+def state_file(tmp_path, monkeypatch) -> Path:
+    """Keep each test's state store (snapshots, published products) in its own folder, not the working directory."""
+    path = tmp_path / "etl-state" / "state.sqlite"
+    monkeypatch.setenv("ETL_STATE", str(path))
+    return path
+
+
 @pytest.fixture
 def reference_samples() -> Path:
     if not REFERENCE_SAMPLES.is_dir():

@@ -237,7 +237,7 @@ def test_unknown_section_params(rules_dir):
     problem = find(problems_of(add_fixture(rules_dir, "sections.yaml")), "rule.unknown_section", "tranform")
 
     assert problem.params["suggestion"] == "transform"
-    assert problem.params["allowed"] == "target, profile, description, vars, tables, transform, fields"
+    assert problem.params["allowed"] == "target, profile, description, vars, tables, transform, fields, review"
 
 
 def test_unknown_target_params(rules_dir):

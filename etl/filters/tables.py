@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from etl.errors import DataError
+from etl.notices import notice
 
 # Excel writes "CSV UTF-8" with a BOM, and plain "CSV" in the ANSI code page, which is GBK on
 # Chinese Windows. GB18030 is a superset of GBK, so it decodes both GBK and GB2312 files.
@@ -137,6 +138,9 @@ def lookup(key: str | int | None, table: Table, default: Any = None) -> Any:
     is whatever the rule gave. Otherwise ``DataError`` is raised: ``table.unmapped``, or
     ``table.key_missing`` for a None or blank key. Their params call the key
     ``lookup_key``, because ``DataError.__init__`` already has a parameter named ``key``.
+
+    Returning ``default`` records the notice ``warning.category_unmapped`` with the table's
+    file name, the key text ("" for a None or blank key) and the default.
     """
     if not isinstance(table, Table):
         raise DataError("table.not_a_table", type=type(table).__name__)
@@ -144,6 +148,7 @@ def lookup(key: str | int | None, table: Table, default: Any = None) -> Any:
     text = None if key is None else _key_text(key, table)
     if not text:
         if default is not None:
+            _notice_default(table, "", default)
             return default
         raise DataError("table.key_missing", table=table.path)
 
@@ -152,6 +157,7 @@ def lookup(key: str | int | None, table: Table, default: Any = None) -> Any:
         return value
 
     if default is not None:
+        _notice_default(table, text, default)
         return default
     raise DataError(
         "table.unmapped",
@@ -161,6 +167,10 @@ def lookup(key: str | int | None, table: Table, default: Any = None) -> Any:
         value_column=table.value_column,
         delimiter="<Tab>" if table.delimiter == "\t" else table.delimiter,
     )
+
+
+def _notice_default(table: Table, key: str, default: Any) -> None:
+    notice("warning.category_unmapped", table=Path(table.path).name, key=key, default=default)
 
 
 def _key_text(key: object, table: Table) -> str:

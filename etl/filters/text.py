@@ -24,6 +24,7 @@ import regex
 from wcwidth import wcswidth
 
 from etl.errors import DataError
+from etl.notices import collecting, notice
 
 _GRAPHEME = regex.compile(r"\X")
 _WHITESPACE_RUN = re.compile(r"\s+")
@@ -95,20 +96,29 @@ def truncate_width(text: str, width: int, ellipsis: str = "") -> str:
     clusters that fits together with ``ellipsis``, with trailing whitespace stripped, and then
     the ellipsis. An ellipsis wider than ``width`` is left out, and the text is cut to
     ``width`` alone. Raises ``text.width_invalid`` unless width is an int >= 0.
+
+    When it cuts, it records the notice ``warning.title_truncated`` with the text cut off
+    (``cut``), the width before (``width``) and the limit (``max_width``).
     """
     _require_text(text)
     _require_text(ellipsis)
     if isinstance(width, bool) or not isinstance(width, int) or width < 0:
         raise DataError("text.width_invalid", value=width)
 
-    if display_width(text) <= width:
+    text_width = display_width(text)
+    if text_width <= width:
         return text
 
     marker_width = display_width(ellipsis)
     if marker_width > width:
-        return _cut_to_width(text, width).rstrip()
+        prefix, marker = _cut_to_width(text, width).rstrip(), ""
+    else:
+        prefix, marker = _cut_to_width(text, width - marker_width).rstrip(), ellipsis
 
-    return _cut_to_width(text, width - marker_width).rstrip() + ellipsis
+    if collecting():
+        cut = text[len(prefix):]
+        notice("warning.title_truncated", cut=cut.strip() or cut, width=text_width, max_width=width)
+    return prefix + marker
 
 
 def _is_emoji(cluster: str) -> bool:
@@ -178,7 +188,8 @@ def _banned_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(alternation, re.IGNORECASE | re.ASCII)
 
 
-def _remove_banned(text: str, words: tuple[str, ...]) -> str:
+def _remove_banned(text: str, words: tuple[str, ...], removed: list[str] | None = None) -> str:
+    """Remove every banned word, appending each removed occurrence to ``removed`` when given."""
     if not words:
         return text
 
@@ -190,6 +201,8 @@ def _remove_banned(text: str, words: tuple[str, ...]) -> str:
         cleaned = pattern.sub("", text)
         if cleaned == text:
             return cleaned
+        if removed is not None:
+            removed.extend(pattern.findall(text))
         text = cleaned
 
 
@@ -212,11 +225,19 @@ def clean_title(text: str, banned_words: Iterable[str] | None = (), strip_emoji:
 
     Template syntax such as ``{{ 7*7 }}`` is kept verbatim. Raises ``text.not_text`` unless
     text and every banned word are str.
+
+    When banned words were removed, it records the notice ``warning.banned_words`` with
+    ``words``: each removed text once, in order of removal, as it reads after steps 1 to 3
+    (so "ＮＥＷ" is reported as "NEW").
     """
     _require_text(text)
     words = tuple(normalized for _, normalized in _normalize_words(banned_words))
 
-    cleaned = _remove_banned(_normalize(html.unescape(text), strip_emoji), words)
+    removed: list[str] | None = [] if collecting() else None
+    cleaned = _remove_banned(_normalize(html.unescape(text), strip_emoji), words, removed)
+    if removed:
+        notice("warning.banned_words", words=list(dict.fromkeys(removed)))
+
     return _WHITESPACE_RUN.sub(" ", cleaned).strip()
 
 
