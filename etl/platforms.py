@@ -100,6 +100,7 @@ class PlatformApi:
     create_product_id: Any
     update_method: str
     update_id_param: str
+    update_not_found_codes: tuple[str, ...]  # codes saying the product to update was deleted on the platform
     lookup_method: str
     lookup_params: Mapping[str, str]
     lookup_product_id: Any
@@ -125,6 +126,9 @@ class PlatformApi:
 
     def is_not_found(self, code: str) -> bool:
         return _matches(code, self.not_found_codes)
+
+    def is_deleted(self, code: str) -> bool:
+        return _matches(code, self.update_not_found_codes)
 
     def advice_for(self, code: str) -> Mapping[str, str] | None:
         for pattern, texts in self.advice.items():
@@ -179,6 +183,7 @@ def _build_api(name: str, path: Path, data: Mapping[str, Any]) -> PlatformApi:
         create_product_id=jmespath.compile(str(create["product_id"])),
         update_method=str(update["method"]),
         update_id_param=str(update["id_param"]),
+        update_not_found_codes=tuple(str(code) for code in update.get("not_found_codes") or ()),
         lookup_method=str(lookup["method"]),
         lookup_params={str(key): str(value) for key, value in (lookup.get("params") or {}).items()},
         lookup_product_id=jmespath.compile(str(lookup["product_id"])),

@@ -78,14 +78,16 @@ class Publisher:
                 return Published("unchanged", known.product_id)
 
             rehosted = self.images.rehost(offer_id, payload) if self.images is not None else payload
-            product_id = known.product_id if known else None
-            if product_id is None:
-                product_id = self.lookup(offer_id, payload)
+            stored = known.product_id if known else None
+            if stored is not None and self.update(offer_id, stored, rehosted):
+                self.store.record_product(self.target, self.shop, offer_id, stored, digest, status)
+                return Published("updated", stored)
 
-            if product_id is not None:
-                self.update(offer_id, product_id, rehosted)
-                self.store.record_product(self.target, self.shop, offer_id, product_id, digest, status)
-                return Published("updated", product_id)
+            # Unknown here, or deleted in the shop since: the platform may still have a product with this outer id.
+            found = self.lookup(offer_id, payload)
+            if found is not None and found != stored and self.update(offer_id, found, rehosted):
+                self.store.record_product(self.target, self.shop, offer_id, found, digest, status)
+                return Published("updated", found)
 
             product_id = self.create(offer_id, rehosted)
             self.store.record_product(self.target, self.shop, offer_id, product_id, digest, status)
@@ -130,8 +132,16 @@ class Publisher:
             return str(product_id)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def update(self, offer_id: str, product_id: str, payload: Mapping[str, Any]) -> None:
-        self.client.call(self.api.update_method, {**payload, self.api.update_id_param: product_id}, offer_id=offer_id)
+    def update(self, offer_id: str, product_id: str, payload: Mapping[str, Any]) -> bool:
+        """Update the product; return False when the platform says it was deleted, so the caller creates it again."""
+        try:
+            self.client.call(self.api.update_method, {**payload, self.api.update_id_param: product_id}, offer_id=offer_id)
+        except PlatformError as error:
+            if error.code is not None and self.api.is_deleted(error.code):
+                log.warning("offer %s: product %s was deleted on the platform; creating it again", offer_id, product_id)
+                return False
+            raise
+        return True
 
 
 def _unchanged(known, digest: str) -> bool:

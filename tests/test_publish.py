@@ -442,3 +442,20 @@ def test_shop_without_section_names_it(setup, capsys):
     assert status == 2
     assert "douyin/二店" in error
     assert setup.douyin.calls == []
+
+
+@pytest.mark.parametrize("platform", ["douyin", "taobao"])
+def test_draft_deleted_in_shop_is_created_again(setup, platform):
+    setup.run(platform)
+    if platform == "douyin":
+        setup.douyin.delete_product(setup.douyin.products_by_outer_id("672839104523")[0].product_id)
+        found = setup.douyin.products_by_outer_id
+    else:
+        setup.taobao.delete_item(setup.taobao.items_by_outer_id("672839104523")[0].num_iid)
+        found = setup.taobao.items_by_outer_id
+
+    status = setup.run(platform, "--set", "markup=2")
+
+    assert status == 0
+    assert setup.statuses()["672839104523"] == "created"
+    assert len(found("672839104523")) == 1
