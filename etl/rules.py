@@ -27,6 +27,7 @@ from etl.extract import Profile, available_profiles, find_profile, load_profile,
 from etl.mapping import MISSING, Field, Missing, ObjectNode
 from etl.notices import Collector, Notice, collect, notice
 from etl.targets import Target, available_targets, find_target, load_target
+from etl.units import check_money_units
 from etl.validate import FastCheck, Violation, make_validator, validate_payload, violation_from_schema_error
 from etl.yamlfile import YamlDocument, load_yaml
 
@@ -226,6 +227,10 @@ def resolve_rule_path(text: str) -> Path:
     return bundled if bundled.is_file() else path
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def load_rule(path: str | Path, overrides: Mapping[str, str] | None = None, profile: str | None = None) -> Rule:
     """Compile the rule file at ``path``.
 
@@ -270,6 +275,7 @@ class _RuleLoader:
 
         transforms = self._transforms(data.get("transform") or {}, scope)
         fields = self._fields(data.get("fields") or {}, scope, target)
+        self.problems.extend(check_money_units(self.document, *(_mapping(data.get(name)) for name in ("transform", "fields", "review"))))
         review = self._review(data.get("review"), scope)
 
         self.problems.extend(self.compiler.problems)
