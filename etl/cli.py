@@ -255,8 +255,8 @@ def _run(lang, options: dict) -> int:
     header = report_header(rule, ids, batch, started, lang)
     report_path = report.finish(header)
     page_path = page.close({**header["summary"], "warnings": with_warnings, "rule": rule.path,
-                            "target": rule.target.label.get(lang, rule.target.name), "started_at": header["started_at"],
-                            "finished_at": header["finished_at"], "interrupted": batch.interrupted})
+                            "target": rule.target.label.get(lang, rule.target.name), "started_at": _china_time(header["started_at"]),
+                            "finished_at": _china_time(header["finished_at"]), "interrupted": batch.interrupted})
     click.echo(_text(lang, "cli.review_page", path=str(page_path)), err=True)
 
     if batch.interrupted:
@@ -268,6 +268,14 @@ def _run(lang, options: dict) -> int:
         click.echo(_text(lang, "cli.publish_done", target=rule.target.label.get(lang, rule.target.name), created=batch.counts["created"],
                          updated=batch.counts["updated"], unchanged=batch.counts["unchanged"], failed=batch.failed))
     return EXIT_SOME_FAILED if batch.failed or ids.problems else EXIT_OK
+
+
+def _china_time(iso_text: str) -> str:
+    """Show a UTC ISO 8601 time as Beijing time (UTC+8), the time zone of the shops and their staff."""
+    from datetime import timedelta
+
+    moment = datetime.fromisoformat(iso_text).astimezone(timezone(timedelta(hours=8)))
+    return moment.strftime("%Y-%m-%d %H:%M:%S") + " (UTC+8)"
 
 
 def _publish_sink(rule, files, store, options: dict):

@@ -49,9 +49,16 @@ class Preview:
 
 
 def default_source(rule: Rule) -> Path:
-    """Return the bundled samples folder of the rule's extraction profile, such as ``samples/product.get``."""
+    """Return the samples folder of the rule's extraction profile: ``./samples/<profile>`` when it exists, else the bundled one.
+
+    This mirrors how a rule name resolves to ``./rules/<name>.yaml`` first, so an analyst's own
+    edited samples beside their rules are the ones previewed.
+    """
     from etl.paths import data_dir
 
+    local = Path("samples") / rule.profile.name
+    if local.is_dir():
+        return local.resolve()
     return data_dir("samples") / rule.profile.name
 
 

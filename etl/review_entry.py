@@ -129,7 +129,8 @@ def _category(record: Mapping[str, Any] | None, review: Mapping[str, Any], notic
         "source_id": record.get("category_id") if record is not None else None,
         "source_name": record.get("category_name") if record is not None else None,
         "target_id": None if target is None else str(target),
-        "mapped": not any(item.key == "warning.category_unmapped" for item in notices),
+        # Unmapped: the table had no row (a fallback was used) or no target category came out at all.
+        "mapped": target is not None and not any(item.key == "warning.category_unmapped" for item in notices),
     }
 
 

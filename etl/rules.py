@@ -571,33 +571,60 @@ def _check_override(name: str, text: str, value: Any) -> None:
         raise UsageError("rule.bad_override_value", name=name, value=text, reason={lang: violation.render(lang) for lang in ("zh", "en")})
 
 
+EXPECTED_TRUE_FALSE = {"zh": "true 或 false", "en": "true / false"}
+EXPECTED_NUMBER = {"zh": "数字，例如 1.8", "en": "a number such as 1.8"}
+EXPECTED_YAML = {"zh": "YAML 写法的列表或键值表，例如 [{up_to: 10, markup: 2}]", "en": "a YAML list or mapping such as [{up_to: 10, markup: 2}]"}
+
+
 def _parse_override(name: str, text: str, declared: Any) -> Any:
-    """Read ``--set NAME=TEXT`` as the declared var's type: number, true/false, or text."""
+    """Read ``--set NAME=TEXT`` as the declared var's type: number, true/false, or text.
+
+    A var declared ``null`` (an option that is off) takes the type the rule schema gives it, so
+    ``--set compare_at_markup=1.3`` is a number, not the text "1.3".
+    """
+    if declared is None and text.strip().lower() in ("", "null", "none"):
+        return None
+    if declared is None:
+        declared = _schema_example(name, text)
+
     if isinstance(declared, bool):
         lowered = text.strip().lower()
         if lowered not in ("true", "false"):
-            raise UsageError("rule.bad_override", name=name, value=text, expected="true / false")
+            raise UsageError("rule.bad_override", name=name, value=text, expected=EXPECTED_TRUE_FALSE)
         return lowered == "true"
 
     if isinstance(declared, (int, float, Decimal)):
         try:
             number = Decimal(text.strip())
         except InvalidOperation:
-            raise UsageError("rule.bad_override", name=name, value=text, expected="number") from None
+            raise UsageError("rule.bad_override", name=name, value=text, expected=EXPECTED_NUMBER) from None
         if not number.is_finite():
-            raise UsageError("rule.bad_override", name=name, value=text, expected="number")
+            raise UsageError("rule.bad_override", name=name, value=text, expected=EXPECTED_NUMBER)
         return int(number) if isinstance(declared, int) and number == number.to_integral_value() else number
-
-    if declared is None and text.strip().lower() in ("", "null", "none"):
-        return None
-
-    if declared is None and text.strip()[:1] in ("[", "{"):
-        declared = []  # a list or mapping for a var declared null, such as cost_ranges
 
     if isinstance(declared, (list, dict)):
         try:
             return yaml.safe_load(text)
         except yaml.YAMLError:
-            raise UsageError("rule.bad_override", name=name, value=text, expected="YAML") from None
+            raise UsageError("rule.bad_override", name=name, value=text, expected=EXPECTED_YAML) from None
 
     return text
+
+
+def _schema_example(name: str, text: str) -> Any:
+    """Return a value of the type the rule schema declares for var ``name``, for parsing an override of a var declared null."""
+    if text.strip()[:1] in ("[", "{"):
+        return []  # a list or mapping, such as cost_ranges
+
+    declared = rule_schema().get("properties", {}).get("vars", {}).get("properties", {}).get(name, {})
+    types = declared.get("type", [])
+    types = [types] if isinstance(types, str) else list(types)
+    if "string" in types:
+        return None  # text wins, so a category id such as "20000" stays text
+    if "integer" in types:
+        return 0
+    if "number" in types:
+        return Decimal(0)
+    if "boolean" in types:
+        return False
+    return None

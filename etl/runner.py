@@ -110,13 +110,16 @@ class FileSink:
         return str(path)
 
     def _log_write(self, name: str) -> None:
-        """Record a payload name before writing it, so an interrupted run's files stay recognisably ours."""
+        """Record a payload name before writing it, so an interrupted run's files stay recognisably ours.
+
+        Names written in this run are not added to ``ours``: ids are deduplicated, so no offer is
+        written twice in a run, and the set would otherwise grow with the batch.
+        """
         with self._lock:
             if name in self.ours:
                 return
             with open(self.folder / WRITE_LOG, "a", encoding="utf-8") as stream:
                 stream.write(f"{self.target}\t{name}\n")
-            self.ours.add(name)
 
     def discard(self, offer_id: str) -> bool:
         """Remove the payload an earlier run wrote for an offer that failed now; return whether one existed.

@@ -136,8 +136,8 @@ def test_business_error_params(shape, offer_id, code, message):
 def test_business_error_text():
     error = extract_error("item_get", raw_sample("item_get", "703386614920"))
 
-    assert error.render("zh") == "1688 接口返回业务错误 4004：获取商品数据失败：该商品暂不支持接口查询"
-    assert error.render("en") == "the 1688 API returned business error 4004: 获取商品数据失败：该商品暂不支持接口查询"
+    assert error.render("zh").startswith("1688 接口返回业务错误 4004：获取商品数据失败：该商品暂不支持接口查询。请在 1688 上确认")
+    assert error.render("en").startswith("the 1688 API returned business error 4004: 获取商品数据失败：该商品暂不支持接口查询. Check on 1688")
 
 
 def test_reseller_offline_text():

@@ -65,7 +65,7 @@ def test_preview_zh_warnings(capsys, no_network):
     status, out, _err = preview(capsys, DOUYIN, "--id", WARNED_ID, "--source", str(TESTS_DATA), *FALLBACK)
 
     assert status == 0
-    assert "⚠ 警告（5 条）" in out
+    assert "⚠ 提醒（5 条）" in out
     assert "⚠ [transform.title] 标题里的违禁词已删除：最好、全网第一；请确认删除后的标题仍然通顺。" in out
     assert "⚠ [transform.title] 标题显示宽度 89 超过上限 60，末尾的“电低噪音大容量智能恒温宠物用品”已截掉" in out
     assert "⚠ [transform.category_leaf_id] 对照表 category-douyin.csv 里没有 1688 类目 '99999999'，已改用默认类目 20000" in out
@@ -87,7 +87,7 @@ def test_preview_en_warnings(capsys):
 def test_preview_sections_in_order(capsys):
     _status, out, _err = preview(capsys, DOUYIN, "--id", WARNED_ID, "--source", str(TESTS_DATA), *FALLBACK)
 
-    positions = [out.index(text) for text in ("⚠ 警告", "── 审核要点", "── 提取出的商品信息 ──", "── transform 的值 ──", "── 平台数据（抖店） ──")]
+    positions = [out.index(text) for text in ("⚠ 提醒", "── 审核要点", "── 提取出的商品信息 ──", "── transform 的值 ──", "── 平台数据（抖店） ──")]
     assert positions == sorted(positions)
 
 
@@ -138,7 +138,7 @@ def test_preview_clean_offer_no_warnings(capsys):
     status, out, _err = preview(capsys, TAOBAO, "--id", "698310457726")
 
     assert status == 0
-    assert "没有警告。" in out
+    assert "没有提醒。" in out
     assert "⚠" not in out
 
 

@@ -339,7 +339,7 @@ def test_group_headings_count_offers(tmp_path):
     page = write_page(tmp_path, [failed_entry("f"), warned_entry("w"), make_entry("a"), make_entry("b")])
     headings = [heading.text_content() for heading in lxml.html.document_fromstring(page).xpath("//h2")]
 
-    assert headings == ["失败（1）", "有警告或变化（1）", "其他（2）"]
+    assert headings == ["失败（1）", "有提醒或变化（1）", "其他（2）"]
 
 
 def test_empty_group_has_no_section(tmp_path):
@@ -467,7 +467,7 @@ def test_summary_header(tmp_path):
     document = lxml.html.document_fromstring(page)
     counts = [item.text_content() for item in document.xpath("//ul[@class='counts']/li")]
 
-    assert counts == ["总数3", "成功1", "失败1", "新建0", "更新1", "未变化0", "有警告1"]
+    assert counts == ["总数3", "成功1", "失败1", "新建0", "更新1", "未变化0", "有提醒1"]
     assert document.xpath("//p[@class='meta']")[0].text_content() == (
         "规则：rules/douyin.yaml目标平台：douyin开始：2024-06-01T08:00:00+00:00用时 12.5 秒"
     )

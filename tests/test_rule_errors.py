@@ -442,15 +442,15 @@ def test_set_non_number_markup(rules_dir, value):
         load_rule(rules_dir / "douyin.yaml", {"markup": value})
 
     assert caught.value.key == "rule.bad_override"
-    assert caught.value.params == {"name": "markup", "value": value, "expected": "number"}
+    assert caught.value.params == {"name": "markup", "value": value, "expected": {"zh": "数字，例如 1.8", "en": "a number such as 1.8"}}
 
 
 def test_set_non_number_markup_text(rules_dir):
     with pytest.raises(UsageError) as caught:
         load_rule(rules_dir / "douyin.yaml", {"markup": "abc"})
 
-    assert caught.value.render("zh") == "--set markup=abc 的值不对，应为 number"
-    assert caught.value.render("en") == "--set markup=abc: the value must be number"
+    assert caught.value.render("zh") == "--set markup=abc 的值不对，应为数字，例如 1.8"
+    assert caught.value.render("en") == "--set markup=abc: the value must be a number such as 1.8"
 
 
 @pytest.mark.parametrize("value", ["0", "-1"])
@@ -469,6 +469,7 @@ def test_set_markup_outside_schema_range(rules_dir, value):
         ("fallback_category_id", "20000", "20000"),
         ("fallback_category_id", "null", None),
         ("mobile", "13800000000", "13800000000"),
+        ("compare_at_markup", "1.3", Decimal("1.3")),
     ],
 )
 def test_set_declared_var(rules_dir, name, text, value):
