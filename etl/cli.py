@@ -265,7 +265,7 @@ def _run(lang, options: dict) -> int:
 
     click.echo(_text(lang, "cli.run_done", total=batch.total, ok=batch.ok, failed=batch.failed, out=options["out_dir"], report=str(report_path)))
     if options["publish"]:
-        click.echo(_text(lang, "cli.publish_done", target=rule.target.label.get(lang, rule.target.name), created=batch.counts["created"],
+        click.echo(_text(lang, "cli.publish_done_live" if options["go_live"] else "cli.publish_done", target=rule.target.label.get(lang, rule.target.name), created=batch.counts["created"],
                          updated=batch.counts["updated"], unchanged=batch.counts["unchanged"], failed=batch.failed))
     return EXIT_SOME_FAILED if batch.failed or ids.problems else EXIT_OK
 

@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 import jmespath
 import requests
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt
+from urllib3.exceptions import NewConnectionError
 
 from etl import jsonio, signing
 from etl.errors import OfferError, UsageError
@@ -35,7 +37,7 @@ from etl.yamlfile import load_yaml
 log = logging.getLogger("etl.publish")
 
 API_KEYS = ("scheme", "gateway", "gateway_env", "credentials", "rate_limit", "timeout", "retries", "outer_id_field", "draft", "live",
-            "create", "update", "lookup", "images", "error_code", "error_message", "success_codes", "transient_codes",
+            "create", "update", "lookup", "images", "error_code", "error_sub_code", "error_message", "success_codes", "transient_codes",
             "rate_limit_codes", "fatal_codes", "advice", "max_response_bytes")
 REQUIRED_KEYS = ("scheme", "gateway", "gateway_env", "credentials", "outer_id_field", "draft", "live", "create", "update", "lookup")
 SCHEMES = ("douyin_hmac_sha256", "top_md5", "top_hmac")
@@ -107,6 +109,7 @@ class PlatformApi:
     not_found_codes: tuple[str, ...]
     images: ImageApi | None
     error_code: Any
+    error_sub_code: Any  # compiled JMESPath, or None when the platform has one code only
     error_message: Any
     success_codes: tuple[str, ...]
     transient_codes: tuple[str, ...]
@@ -115,30 +118,33 @@ class PlatformApi:
     advice: Mapping[str, Mapping[str, str]]
     max_response_bytes: int = 20 * 1024 * 1024
 
-    def is_transient(self, code: str) -> bool:
-        return _matches(code, self.transient_codes)
+    # Each check takes the answer's codes, sub code first (``("isv.invalid-sessionkey", "27")``),
+    # and matches when any of them matches a pattern.
 
-    def is_rate_limit(self, code: str) -> bool:
-        return _matches(code, self.rate_limit_codes)
+    def is_transient(self, codes: tuple[str, ...]) -> bool:
+        return _matches(codes, self.transient_codes)
 
-    def is_fatal(self, code: str) -> bool:
-        return _matches(code, self.fatal_codes)
+    def is_rate_limit(self, codes: tuple[str, ...]) -> bool:
+        return _matches(codes, self.rate_limit_codes)
 
-    def is_not_found(self, code: str) -> bool:
-        return _matches(code, self.not_found_codes)
+    def is_fatal(self, codes: tuple[str, ...]) -> bool:
+        return _matches(codes, self.fatal_codes)
 
-    def is_deleted(self, code: str) -> bool:
-        return _matches(code, self.update_not_found_codes)
+    def is_not_found(self, codes: tuple[str, ...]) -> bool:
+        return _matches(codes, self.not_found_codes)
 
-    def advice_for(self, code: str) -> Mapping[str, str] | None:
+    def is_deleted(self, codes: tuple[str, ...]) -> bool:
+        return _matches(codes, self.update_not_found_codes)
+
+    def advice_for(self, codes: tuple[str, ...]) -> Mapping[str, str] | None:
         for pattern, texts in self.advice.items():
-            if fnmatch.fnmatchcase(code, pattern):
+            if any(fnmatch.fnmatchcase(code, pattern) for code in codes):
                 return texts
         return None
 
 
-def _matches(code: str, patterns: tuple[str, ...]) -> bool:
-    return any(fnmatch.fnmatchcase(code, pattern) for pattern in patterns)
+def _matches(codes: tuple[str, ...], patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(code, pattern) for code in codes for pattern in patterns)
 
 
 def load_platform_api(target_name: str, target_folder: Path, file_name: str | None) -> PlatformApi:
@@ -190,6 +196,7 @@ def _build_api(name: str, path: Path, data: Mapping[str, Any]) -> PlatformApi:
         not_found_codes=tuple(str(code) for code in lookup.get("not_found_codes") or ()),
         images=_build_images(data["images"]) if data.get("images") else None,
         error_code=jmespath.compile(str(data.get("error_code", "code"))),
+        error_sub_code=jmespath.compile(str(data["error_sub_code"])) if data.get("error_sub_code") else None,
         error_message=jmespath.compile(str(data.get("error_message", "msg"))),
         success_codes=tuple(str(code) for code in data.get("success_codes") or ()),
         transient_codes=tuple(str(code) for code in data.get("transient_codes") or ()),
@@ -255,6 +262,8 @@ def load_shop_credentials(api: PlatformApi, shop: str | None, file: str | Path |
     if not path.is_file():
         if explicit:
             raise UsageError("fetch.credentials_file_missing", path=str(path))
+        if shop is not None:
+            raise UsageError("publish.no_shop_credentials", target=api.name, section=section, path=str(path))
         raise UsageError("publish.no_credentials", target=api.name, section=section, key=names["key"], secret=names["secret"],
                          token=names["token"], path=str(path))
 
@@ -262,6 +271,8 @@ def load_shop_credentials(api: PlatformApi, shop: str | None, file: str | Path |
         raise UsageError("fetch.credentials_in_repository", path=str(path))
 
     found = _credentials_section(path, section)
+    if isinstance(found, dict) and "access_token" not in found and found.get("session"):
+        found = {**found, "access_token": found["session"]}  # Taobao calls its token a session
     if not isinstance(found, dict) or not all(found.get(part) for part in ("app_key", "app_secret", "access_token")):
         raise UsageError("publish.credentials_section", path=str(path), section=section)
     return Credentials(str(found["app_key"]), str(found["app_secret"]), str(found["access_token"]))
@@ -271,12 +282,13 @@ def load_shop_credentials(api: PlatformApi, shop: str | None, file: str | Path |
 
 
 class PlatformError(OfferError):
-    """A platform call failed; ``code`` is the platform's code (``None`` for a transport failure)."""
+    """A platform call failed; ``codes`` are the platform's sub code and code (empty for a transport failure)."""
 
-    def __init__(self, key: str, *, code: str | None = None, ambiguous: bool = False, **params: Any) -> None:
+    def __init__(self, key: str, *, codes: tuple[str, ...] = (), ambiguous: bool = False, transient: bool = False, **params: Any) -> None:
         super().__init__(key, **params)
-        self.code = code
+        self.codes = codes
         self.ambiguous = ambiguous  # the request may have reached the platform and taken effect
+        self.transient = transient  # a server-side or rate-limit failure, worth trying again later
 
 
 @dataclass
@@ -338,22 +350,26 @@ class PlatformClient:
         caller can look the product up instead of creating it twice.
         """
         if self.fatal is not None:
-            raise PlatformError("publish.aborted", step=step, offer_id=offer_id, code=self.fatal.code, params=dict(self.fatal.params))
+            raise PlatformError("publish.aborted", step=step, offer_id=offer_id, codes=self.fatal.codes, params=dict(self.fatal.params))
 
-        retrying = Retrying(stop=stop_after_attempt(self.attempts), wait=self._wait, sleep=self._sleep,
+        attempts = self.attempts if retry_sent else 1
+        retrying = Retrying(stop=stop_after_attempt(attempts), wait=self._wait, sleep=self._sleep,
                             retry=retry_if_exception_type(_Transient), before_sleep=lambda state: self._note_retry(method, offer_id, state),
                             reraise=False)
         try:
-            return retrying(self._attempt, method, params, files, offer_id, step, retry_sent)
+            return retrying(self._attempt, method, params, files, offer_id, step)
         except _Stopped:
             raise PlatformError("publish.interrupted", step=step, offer_id=offer_id, ambiguous=True) from None
         except RetryError as error:
             last = error.last_attempt.exception()
             reason = {lang: self.redactor.text(text) for lang, text in last.reason.items()}
-            raise PlatformError("publish.retries_exhausted", step=step, offer_id=offer_id, method=method, attempts=self.attempts,
-                                reason=reason, code=getattr(last, "code", None), ambiguous=getattr(last, "ambiguous", False)) from None
+            ambiguous = getattr(last, "ambiguous", True)
+            key = "publish.unanswered" if ambiguous and not retry_sent else "publish.retries_exhausted"
+            log.info("%s for offer %s failed after %d attempt(s): %s", method, offer_id, attempts, reason["en"])
+            raise PlatformError(key, step=step, offer_id=offer_id, method=method, attempts=attempts, reason=reason,
+                                codes=getattr(last, "codes", ()), ambiguous=ambiguous, transient=True) from None
 
-    def _attempt(self, method: str, params: Mapping[str, Any], files, offer_id: str, step: str, retry_sent: bool) -> Any:
+    def _attempt(self, method: str, params: Mapping[str, Any], files, offer_id: str, step: str) -> Any:
         self.bucket.acquire()
         request = self._sign(method, params, files)
         self.stats.add(method)
@@ -367,11 +383,9 @@ class PlatformClient:
             body = self._read_body(offer_id, step, response)
         except (requests.Timeout, requests.ConnectionError) as error:
             key = "fetch.reason.timeout" if isinstance(error, requests.Timeout) else "fetch.reason.connection"
-            reason = _reason(key, seconds=f"{self.timeout:g}", kind=type(error).__name__)
-            if not retry_sent:
-                raise PlatformError("publish.unanswered", step=step, offer_id=offer_id, method=method, reason=reason, ambiguous=True) from None
+            reason = _reason(key, seconds=f"{self.timeout:g}", kind=f"{type(error).__name__} ({self.api.gateway_env}={_host_of(self.gateway)})")
             failure = _Transient(reason)
-            failure.ambiguous = True
+            failure.ambiguous = not _never_sent(error)
             raise failure from None
         except requests.RequestException as error:
             raise PlatformError("publish.request_failed", step=step, offer_id=offer_id, detail=self.redactor.text(str(error)),
@@ -401,56 +415,67 @@ class PlatformClient:
 
     def _check(self, method: str, offer_id: str, step: str, response: requests.Response, body: bytes) -> Any:
         parsed = _parse(body)
-        code, message = self.error_of(parsed)
+        codes, message = self.error_of(parsed)
         retry_after = _retry_after(response.headers.get("Retry-After"))
 
-        if code is not None and self.api.is_transient(code):
-            limited = self.api.is_rate_limit(code)
+        if codes and self.api.is_transient(codes):
+            limited = self.api.is_rate_limit(codes)
             if limited:
                 rate = self.bucket.slow_down()
-                log.warning("rate limited (%s); lowering the request rate to %.2f/s", code, rate)
+                log.warning("rate limited (%s); lowering the request rate to %.2f/s", "/".join(codes), rate)
                 self.bucket.hold_off(retry_after or 1 / self.bucket.rate)
             elif retry_after:
                 self.bucket.hold_off(min(retry_after, 120.0))
-            failure = _Transient(_reason("fetch.reason.rate_limited" if limited else "fetch.reason.busy", code=code), retry_after, limited)
-            failure.code = code
+            key = "fetch.reason.rate_limited" if limited else "fetch.reason.busy"
+            failure = _Transient(_reason(key, code="/".join(codes)), retry_after, limited)
+            failure.codes = codes
+            # A rate-limit answer comes from the gateway before the method runs; a server error may come after it did.
+            failure.ambiguous = not limited
             raise failure
 
         if response.status_code >= 500 or response.status_code == 429:
             if response.status_code == 429:
                 self.bucket.slow_down()
-            raise _Transient(_reason("fetch.reason.http", status=response.status_code), retry_after, response.status_code == 429)
+            failure = _Transient(_reason("fetch.reason.http", status=response.status_code), retry_after, response.status_code == 429)
+            # 429 and 503 refuse the request; 500, 502 and 504 may come after the platform acted on it.
+            failure.ambiguous = response.status_code not in (429, 503)
+            raise failure
 
         if 300 <= response.status_code < 400:
             raise PlatformError("publish.redirect", step=step, offer_id=offer_id, status=response.status_code, env=self.api.gateway_env)
 
-        if code is not None or response.status_code >= 400:
-            self._fail(method, offer_id, step, response.status_code, code, message)
-
-        if parsed is None:
-            raise _Transient(_reason("fetch.reason.bad_json"))
+        if codes or response.status_code >= 400 or parsed is None:
+            self._fail(method, offer_id, step, response.status_code, codes, message, parsed is None)
 
         self.bucket.recover(paced(self.rate))
         return parsed
 
-    def error_of(self, parsed: Any) -> tuple[str | None, str | None]:
-        """Return the (code, message) of an error answer, or (None, None) for success."""
+    def error_of(self, parsed: Any) -> tuple[tuple[str, ...], str | None]:
+        """Return the codes (sub code first) and message of an error answer, or ``((), None)`` for success."""
         if not isinstance(parsed, dict):
-            return None, None
+            return (), None
         code = self.api.error_code.search(parsed)
         if code in (None, "", False) or str(code) in self.api.success_codes:
-            return None, None
-        message = self.api.error_message.search(parsed)
-        return str(code), None if message is None else str(message)
+            return (), None
 
-    def _fail(self, method: str, offer_id: str, step: str, status: int, code: str | None, message: str | None) -> None:
-        advice = self.api.advice_for(code) if code else None
+        sub_code = self.api.error_sub_code.search(parsed) if self.api.error_sub_code is not None else None
+        codes = tuple(str(value) for value in (sub_code, code) if value not in (None, "", False))
+        message = self.api.error_message.search(parsed)
+        return codes, None if message is None else str(message)
+
+    def _fail(self, method: str, offer_id: str, step: str, status: int, codes: tuple[str, ...], message: str | None, unreadable: bool) -> None:
+        if unreadable:
+            # Not an answer of the platform at all: a proxy, a web server or a wrong port.
+            raise PlatformError("publish.not_platform_answer", step=step, offer_id=offer_id, method=method, status=status,
+                                env=self.api.gateway_env, gateway=_host_of(self.gateway))
+
+        advice = self.api.advice_for(codes)
         error = PlatformError(
-            "publish.api_error", step=step, offer_id=offer_id, code=code, field=_field_in(code, message),
-            method=method, status=status, error_code=code or "-", message=self.redactor.text(message or ""),
+            "publish.api_error", step=step, offer_id=offer_id, codes=codes, field=_field_in(codes, message),
+            method=method, status=status, error_code="/".join(codes) or "-", message=self.redactor.text(message or ""),
             advice=dict(advice) if advice else {"zh": "请按平台提示修改规则文件或店铺设置", "en": "change the rule file or the shop settings as the platform says"},
         )
-        if code and self.api.is_fatal(code):
+        if codes and self.api.is_fatal(codes):
             self.fatal = error
         raise error
 
@@ -492,9 +517,25 @@ def _flat_text(params: Mapping[str, Any]) -> dict[str, str]:
     return flat
 
 
-def _field_in(code: str | None, message: str | None) -> str | None:
+def _field_in(codes: tuple[str, ...], message: str | None) -> str | None:
     """Name the payload field a parameter error points at, when the platform's sub code carries one (``isv.invalid-parameter:title``)."""
-    if not code or ":" not in code:
-        return None
-    candidate = code.rsplit(":", 1)[1]
-    return candidate if candidate and not candidate.isdigit() else None
+    for code in codes:
+        if ":" in code:
+            candidate = code.rsplit(":", 1)[1]
+            if candidate and not candidate.isdigit():
+                return candidate
+    return None
+
+
+def _host_of(url: str) -> str:
+    """Return scheme, host and port of a gateway address, without any path or query that might carry a secret."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+
+def _never_sent(error: requests.RequestException) -> bool:
+    """Tell whether a transport failure happened before the request left (the connection was never made)."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return isinstance(reason, NewConnectionError)

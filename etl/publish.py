@@ -32,7 +32,8 @@ from etl.state import StateStore
 
 log = logging.getLogger("etl.publish")
 
-CREATE_ATTEMPTS = 3  # look up, then create, at most this many times when a create's answer is lost
+CREATE_ATTEMPTS = 3  # creates sent for one offer when the platform refused them before acting (rate limit, 503)
+UNANSWERED_WAIT = 2.0  # seconds to wait before looking up a product whose create went unanswered
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Published:
 
     status: str
     product_id: str
+    dropped_images: tuple[tuple[str, str], ...] = ()  # (field, source URL) of detail images the source no longer serves
 
 
 def payload_hash(payload: Mapping[str, Any]) -> str:
@@ -59,12 +61,17 @@ class Publisher:
         self.owner = owner
 
     def publish(self, offer_id: str, payload: Mapping[str, Any]) -> Published:
-        """Bring the platform's draft for ``offer_id`` in line with ``payload``; raise :class:`OfferError`."""
-        payload = {**payload, **(self.api.live if self.live else self.api.draft)}
-        digest = payload_hash(payload)
-        status = "live" if self.live else "draft"
+        """Bring the platform's draft for ``offer_id`` in line with ``payload``; raise :class:`OfferError`.
 
+        A product once published live (``--go-live``) stays live: later runs without the flag
+        send the live values too, so an update never takes an item off sale or out of audit.
+        """
         known = self.store.product(self.target, self.shop, offer_id)
+        live = self.live or (known is not None and known.status == "live")
+        payload = {**payload, **(self.api.live if live else self.api.draft)}
+        digest = payload_hash(payload)
+        status = "live" if live else "draft"
+
         if _unchanged(known, digest):
             return Published("unchanged", known.product_id)
 
@@ -77,21 +84,21 @@ class Publisher:
             if _unchanged(known, digest):
                 return Published("unchanged", known.product_id)
 
-            rehosted = self.images.rehost(offer_id, payload) if self.images is not None else payload
+            rehosted, dropped = self.images.rehost(offer_id, payload) if self.images is not None else (payload, ())
             stored = known.product_id if known else None
             if stored is not None and self.update(offer_id, stored, rehosted):
                 self.store.record_product(self.target, self.shop, offer_id, stored, digest, status)
-                return Published("updated", stored)
+                return Published("updated", stored, dropped)
 
             # Unknown here, or deleted in the shop since: the platform may still have a product with this outer id.
             found = self.lookup(offer_id, payload)
             if found is not None and found != stored and self.update(offer_id, found, rehosted):
                 self.store.record_product(self.target, self.shop, offer_id, found, digest, status)
-                return Published("updated", found)
+                return Published("updated", found, dropped)
 
             product_id = self.create(offer_id, rehosted)
             self.store.record_product(self.target, self.shop, offer_id, product_id, digest, status)
-            return Published("created", product_id)
+            return Published("created", product_id, dropped)
         except OfferError as error:
             self.store.record_error(self.target, self.shop, offer_id, f"{error.key}: {error}")
             raise
@@ -105,7 +112,7 @@ class Publisher:
         try:
             answer = self.client.call(self.api.lookup_method, params, offer_id=offer_id)
         except PlatformError as error:
-            if error.code is not None and self.api.is_not_found(error.code):
+            if error.codes and self.api.is_not_found(error.codes):
                 return None
             raise
 
@@ -113,17 +120,24 @@ class Publisher:
         return None if found in (None, "", 0) else str(found)
 
     def create(self, offer_id: str, payload: Mapping[str, Any]) -> str:
-        """Create the draft. The intent is on disk first; a lost answer leads to a look-up, never a blind second create."""
+        """Create the draft; the intent is on disk first, and a create is never sent twice blindly.
+
+        A failure the platform cannot have acted on (a rate limit, HTTP 429 or 503, no
+        connection) is retried after a pause. After one it may have acted on (a timeout, a
+        dropped connection, a server error) the product is looked up once more after a pause;
+        when it is still not there, the offer fails and the next run looks it up again before
+        creating, because a slow platform may still be creating it now.
+        """
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             self.store.record_intent(self.target, self.shop, offer_id)
             try:
                 answer = self.client.call(self.api.create_method, payload, offer_id=offer_id, retry_sent=False)
             except PlatformError as error:
-                if not error.ambiguous or attempt == CREATE_ATTEMPTS:
+                if not error.transient or (attempt == CREATE_ATTEMPTS and not error.ambiguous):
                     raise
-                found = self.lookup(offer_id, payload)
-                if found is not None:
-                    return found
+                if error.ambiguous:
+                    return self._found_after_unanswered_create(offer_id, payload, error)
+                self.client.pause(self.client.backoff * 2 ** attempt)
                 continue
 
             product_id = self.api.create_product_id.search(answer)
@@ -132,12 +146,21 @@ class Publisher:
             return str(product_id)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
+    def _found_after_unanswered_create(self, offer_id: str, payload: Mapping[str, Any], error: PlatformError) -> str:
+        self.client.pause(UNANSWERED_WAIT)
+        found = self.lookup(offer_id, payload)
+        if found is not None:
+            log.info("offer %s: the unanswered create made product %s", offer_id, found)
+            return found
+        raise PlatformError("publish.unanswered", step="publish", offer_id=offer_id, method=self.api.create_method,
+                            reason=error.params.get("reason", {"zh": error.render("zh"), "en": error.render("en")}), ambiguous=True)
+
     def update(self, offer_id: str, product_id: str, payload: Mapping[str, Any]) -> bool:
         """Update the product; return False when the platform says it was deleted, so the caller creates it again."""
         try:
             self.client.call(self.api.update_method, {**payload, self.api.update_id_param: product_id}, offer_id=offer_id)
         except PlatformError as error:
-            if error.code is not None and self.api.is_deleted(error.code):
+            if error.codes and self.api.is_deleted(error.codes):
                 log.warning("offer %s: product %s was deleted on the platform; creating it again", offer_id, product_id)
                 return False
             raise
@@ -166,33 +189,34 @@ class ImageRehoster:
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
-    def rehost(self, offer_id: str, payload: Mapping[str, Any]) -> dict[str, Any]:
-        """Return a copy of ``payload`` whose image fields point only at the platform's host."""
-
+    def rehost(self, offer_id: str, payload: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[tuple[str, str], ...]]:
+        """Return a copy of ``payload`` whose image fields point only at the platform's host, and the (field, URL) of dropped images."""
         rewritten = dict(payload)
+        dropped: list[tuple[str, str]] = []
         for name, separator in self.images.list_fields:
             value = rewritten.get(name)
             if isinstance(value, str) and value:
                 urls = [url.strip() for url in value.split(separator) if url.strip()]
                 optional = name in self.images.optional_fields
-                hosted = [self._hosted(offer_id, name, url, optional) for url in urls]
+                hosted = [self._hosted(offer_id, name, url, optional, dropped) for url in urls]
                 rewritten[name] = separator.join(url for url in hosted if url is not None)
 
         for name in self.images.html_fields:
             html = rewritten.get(name)
             if isinstance(html, str) and html:
-                hosted = {url: self._hosted(offer_id, name, url, optional=True) for url in html_image_urls(html)}
+                hosted = {url: self._hosted(offer_id, name, url, True, dropped) for url in html_image_urls(html)}
                 # An image left out of the mapping is removed from the HTML; its surrounding text stays.
                 rewritten[name] = rewrite_html_images(html, {url: new for url, new in hosted.items() if new is not None})
-        return rewritten
+        return rewritten, tuple(dropped)
 
-    def _hosted(self, offer_id: str, field: str, url: str, optional: bool) -> str | None:
+    def _hosted(self, offer_id: str, field: str, url: str, optional: bool, dropped: list) -> str | None:
         """Return the platform address, or ``None`` for a detail image the source no longer serves (it is dropped)."""
         try:
             return self.platform_url(offer_id, field, url)
         except OfferError as error:
             if optional and error.key in MISSING_IMAGE_KEYS:
                 log.warning("offer %s: dropped detail image %s from %s: %s", offer_id, redact_url(url), field, error.key)
+                dropped.append((field, redact_url(url)))
                 return None
             raise
 
@@ -218,7 +242,7 @@ class ImageRehoster:
 
     def _upload(self, offer_id: str, field: str, source: str, image) -> str:
         params = dict(self.images.params)
-        name = source.rsplit("/", 1)[-1].split("?", 1)[0][: self.images.name_max] or "image"
+        name = _image_name(source, self.images.name_max)
         if self.images.name_param:
             params[self.images.name_param] = name
 
@@ -261,6 +285,17 @@ class ImageRehoster:
     def _lock_for(self, url: str) -> threading.Lock:
         with self._locks_guard:
             return self._locks.setdefault(url, threading.Lock())
+
+
+def _image_name(url: str, limit: int) -> str:
+    """Name an upload after the source file, at most ``limit`` characters, keeping the extension (TOP wants it)."""
+    name = url.rsplit("/", 1)[-1].split("?", 1)[0] or "image.jpg"
+    if len(name) <= limit:
+        return name
+    stem, dot, extension = name.rpartition(".")
+    if not dot or len(extension) > 5:
+        return name[:limit]
+    return stem[: limit - len(extension) - 1] + "." + extension
 
 
 # -- the sink the runner uses -----------------------------------------------------------------

@@ -18,8 +18,9 @@ SECRET_PARAMETERS = ("access_token", "_aop_signature", "secret", "app_secret", "
 
 _PARAMETER = re.compile(r"(?i)(?<![A-Za-z0-9_])(" + "|".join(re.escape(name) for name in SECRET_PARAMETERS) + r")=([^&\s\"']+)")
 _APP_KEY_PATH = re.compile(r"(/param2/\d+/[^/\s]+/[^/\s]+/)([^/?\s\"']+)")
-# An AOP signature is HMAC-SHA1 in upper-case hex: 40 characters. A server may echo it back.
-_SIGNATURE_VALUE = re.compile(r"(?<![0-9A-Za-z])[0-9A-F]{40}(?![0-9A-Za-z])")
+# Signatures a server may echo back: AOP HMAC-SHA1 and TOP MD5 in upper-case hex (40 and 32
+# characters), Douyin HMAC-SHA256 in lower-case hex (64 characters).
+_SIGNATURE_VALUE = re.compile(r"(?<![0-9A-Za-z])(?:[0-9A-F]{40}|[0-9A-F]{32}|[0-9a-f]{64})(?![0-9A-Za-z])")
 
 
 class Redactor:

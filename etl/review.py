@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from etl.messages import render
 from etl.review_entry import build_entry, diff, snapshot
 from etl.runner import OfferResult
 from etl.state import StateStore
@@ -37,6 +38,9 @@ class Reviewer:
     def __call__(self, result: OfferResult, traced: Any) -> dict[str, Any]:
         entry = build_entry(result.offer_id, result.status, mapped=traced, error=result.error, lang=self.lang,
                             output=result.output, product_id=result.product_id, limits=self.limits)
+        for field, url in result.dropped_images:
+            entry["warnings"].append({"code": "warning.image_dropped", "field": field,
+                                      "message": render("warning.image_dropped", self.lang, url=url, field=field)})
         if self.store is None or not result.ok:
             return entry
 

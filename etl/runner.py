@@ -30,6 +30,7 @@ class OfferResult:
     removed_stale_output: bool = False  # a payload from an earlier run was deleted because the offer failed now
     product_id: str | None = None  # the platform product id after --publish
     entry: dict | None = None  # the review entry (etl.review_entry), when the run builds one
+    dropped_images: tuple = ()  # (field, URL) of detail images left out because the source no longer serves them
 
     @property
     def ok(self) -> bool:
@@ -179,7 +180,8 @@ def run_offer(rule: Rule, source: Source, sink: FileSink, offer_id: str, review:
     else:
         result = OfferResult(offer_id, "ok", output=output)
         if published is not None:
-            result = OfferResult(offer_id, published.status, output=output, product_id=published.product_id)
+            result = OfferResult(offer_id, published.status, output=output, product_id=published.product_id,
+                                 dropped_images=published.dropped_images)
 
     if review is not None:
         result.entry = review(result, traced)

@@ -173,14 +173,69 @@ def test_douyin_lost_answer_to_create_makes_no_duplicate(setup):
     assert setup.douyin.duplicates() == {}
 
 
-def test_douyin_server_errors_are_retried(setup):
-    setup.douyin.fail_next("product.addV2", 20000, count=3)
+def test_douyin_upload_server_errors_are_retried(setup):
     setup.douyin.fail_next("material.uploadImageSync", 20000, count=2)
 
     status = setup.run("douyin")
 
     assert status == 0
     one_product_per_offer(setup.douyin.products_by_outer_id, DOUYIN_OK)
+
+
+def test_douyin_create_server_error_is_not_resent(setup):
+    setup.douyin.fail_next("product.addV2", 20000, count=3)
+
+    first = setup.run("douyin")
+    failed = [entry for entry in setup.report()["offers"] if entry["status"] == "failed"]
+    second = setup.run("douyin")
+
+    assert first == 1
+    assert [entry["error_code"] for entry in failed] == ["publish.unanswered"] * 3
+    assert second == 0
+    one_product_per_offer(setup.douyin.products_by_outer_id, DOUYIN_OK)
+
+
+@pytest.mark.parametrize("code", [20000, 50002])
+def test_douyin_error_after_create_makes_no_duplicate(setup, code):
+    setup.douyin.fail_after_accept("product.addV2", code, "isp.service-error" if code == 20000 else "isv.business-failed:1", count=2)
+
+    status = setup.run("douyin")
+
+    assert setup.douyin.duplicates() == {}
+    if code == 20000:
+        assert status == 0
+        one_product_per_offer(setup.douyin.products_by_outer_id, DOUYIN_OK)
+
+
+def test_taobao_error_after_create_makes_no_duplicate(setup):
+    setup.taobao.fail_after_accept("taobao.item.add", 15, "isp.top-remote-connection-timeout", count=2)
+
+    status = setup.run("taobao")
+
+    assert status == 0
+    assert setup.taobao.duplicates() == {}
+    one_product_per_offer(setup.taobao.items_by_outer_id, DOUYIN_OK)
+
+
+def test_taobao_rate_limit_with_sub_code_is_retried(setup):
+    setup.taobao.fail_next("taobao.item.add", 7, "accesscontrol.limited-by-app-access-count", count=2)
+
+    status = setup.run("taobao")
+
+    assert status == 0
+    one_product_per_offer(setup.taobao.items_by_outer_id, DOUYIN_OK)
+
+
+def test_taobao_session_error_with_sub_code_stops_run(setup):
+    setup.taobao.fail_next("taobao.items.custom.get", 27, "invalid-sessionkey", count=1)
+
+    status = setup.run("taobao", "--workers", "1")
+
+    codes = [entry.get("error_code") for entry in setup.report()["offers"]]
+    assert status == 1
+    assert codes[0] == "publish.api_error"
+    assert set(codes[1:]) == {"publish.aborted"}
+    assert setup.taobao.items == []
 
 
 def test_douyin_rate_limit_errors_are_retried(setup):
@@ -264,9 +319,11 @@ def test_douyin_missing_detail_image_is_dropped(setup):
 
     product = setup.douyin.products_by_outer_id("672839104523")[0]
     description = (product.draft or product.data)["description"]
+    entry = next(entry for entry in setup.report()["offers"] if entry["offer_id"] == "672839104523")
     assert status == 0
     assert "gone.jpg" not in description
     assert description.split("|")[0].startswith(setup.douyin.image_prefix)
+    assert [warning["code"] for warning in entry["warnings"]].count("warning.image_dropped") == 1
 
 
 def test_douyin_main_image_on_unlisted_host_fails(setup):
@@ -401,6 +458,15 @@ def test_two_runs_at_once_create_each_offer_once(setup):
     assert setup.douyin.duplicates() == {}
 
 
+def test_long_image_name_keeps_its_extension():
+    from etl.publish import _image_name
+
+    name = _image_name("https://cbu01.alicdn.com/img/ibank/O1CN01abcdefghijklmnopqrstuvwxyz_!!2212345678901-0-cib.jpg?x=1", 50)
+
+    assert len(name) == 50
+    assert name.endswith(".jpg")
+
+
 def test_douyin_waits_for_image_audit(tmp_path, monkeypatch):
     with FakeImageCdn() as cdn, FakeDouyin(audit_pending_queries=1, upload_returns_byte_url=False) as douyin, FakeTaobao() as taobao:
         for name, value in (("ETL_DOUYIN_GATEWAY", douyin.url), ("ETL_DOUYIN_APP_KEY", douyin.app_key),
@@ -459,3 +525,13 @@ def test_draft_deleted_in_shop_is_created_again(setup, platform):
     assert status == 0
     assert setup.statuses()["672839104523"] == "created"
     assert len(found("672839104523")) == 1
+
+
+def test_live_item_stays_live_on_later_update(setup, capsys):
+    setup.run("taobao", "--go-live")
+    assert "created and submitted" in capsys.readouterr().out
+
+    setup.run("taobao", "--set", "markup=2")
+
+    assert set(setup.statuses().values()) == {"updated"}
+    assert {item.approve_status for item in setup.taobao.items} == {"onsale"}

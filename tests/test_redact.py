@@ -42,3 +42,13 @@ def test_logging_filter_redacts_arguments(caplog):
     assert "app-secret-123" not in caplog.text
     assert "token-xyz" not in caplog.text
     assert MASK in caplog.text
+
+
+@pytest.mark.parametrize("signature", [
+    "FEE0B1662C5E4A9C8B7D6E5F4A3B2C1D",  # TOP md5, 32 upper-case hex
+    "3f2a9c1b7e5d4f6a8b0c2d4e6f8a0b1c3d5e7f9a1b3c5d7e9f0a2b4c6d8e0f1a",  # Douyin HMAC-SHA256, 64 lower-case hex
+])
+def test_echoed_platform_signatures_are_masked(signature):
+    text = f"invalid signature: sign {signature} does not match"
+
+    assert Redactor().text(text) == "invalid signature: sign *** does not match"

@@ -440,6 +440,9 @@ class FakeDouyin(PlatformFake):
 
     def _success(self, method: str, data: Any) -> tuple[Reply, str]:
         self._hold_response(method)
+        late_error = self._take_after_accept_error(method) if method in self.write_methods else None
+        if late_error is not None:
+            return self._error_reply(self._injected_rejection(late_error)), "injected"
         if method in self.write_methods and self._take_drop(method):
             return Reply(0, reset=True), "dropped"
         return self._envelope(SUCCESS, CODE_MESSAGES[SUCCESS], "", "", data), "ok"

@@ -473,6 +473,7 @@ class PlatformFake(LocalHttpFake):
         self._lock = threading.Lock()
         self._held_method: str | None = None
         self._held = threading.Event()
+        self._after_accept: dict[str, collections.deque[InjectedError]] = {}
         self._calls: list[CallRecord] = []
         self._write_counts: collections.Counter[str] = collections.Counter()
         self._injected: dict[str, collections.deque[InjectedError]] = {}
@@ -528,6 +529,21 @@ class PlatformFake(LocalHttpFake):
             raise ValueError(f"count must be a whole number >= 1, got {count!r}")
         with self._lock:
             self._drops[method] += count
+
+    def fail_after_accept(self, method: str, code: int, sub_code: str | None = None, count: int = 1) -> None:
+        """Apply the next ``count`` ``method`` writes, then answer with this error instead of success.
+
+        A gateway or backend that times out after committing does this: the product exists, but
+        the client reads a server error and cannot tell whether the write happened.
+        """
+        self._check_method(method)
+        with self._lock:
+            self._after_accept.setdefault(method, collections.deque()).extend([InjectedError(code, sub_code, None, None)] * count)
+
+    def _take_after_accept_error(self, method: str) -> InjectedError | None:
+        with self._lock:
+            queued = self._after_accept.get(method)
+            return queued.popleft() if queued else None
 
     def hold_after_accept(self, method: str) -> None:
         """Apply ``method`` writes but keep their responses until :meth:`release_held`, so a test can kill the client in between."""

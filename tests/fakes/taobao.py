@@ -337,8 +337,7 @@ class FakeTaobao(PlatformFake):
             raise _Rejected(7, RATE_LIMIT_SUB_CODE, "This ban will last for 1 more seconds", outcome="rate_limited")
         injected = self._take_injected(method)
         if injected is not None:
-            default_sub_code, default_sub_msg = DEFAULT_SUB_CODES.get(injected.code, (None, None))
-            raise _Rejected(injected.code, injected.sub_code or default_sub_code, injected.sub_msg or default_sub_msg, injected.msg, outcome="injected")
+            raise self._injected_rejection(injected)
 
     def _check_timestamp(self, text: str | None) -> None:
         if not text:
@@ -380,6 +379,10 @@ class FakeTaobao(PlatformFake):
     def _random_fault(self) -> InjectedError:
         return InjectedError(15, "isp.remote-service-error", None, "远程服务错误，请稍后重试")
 
+    def _injected_rejection(self, injected: InjectedError) -> _Rejected:
+        default_sub_code, default_sub_msg = DEFAULT_SUB_CODES.get(injected.code, (None, None))
+        return _Rejected(injected.code, injected.sub_code or default_sub_code, injected.sub_msg or default_sub_msg, injected.msg, outcome="injected")
+
     def _error_reply(self, rejection: _Rejected) -> Reply:
         error: dict[str, Any] = {"code": rejection.code, "msg": rejection.msg}
         if rejection.sub_code:
@@ -394,6 +397,9 @@ class FakeTaobao(PlatformFake):
 
     def _success(self, method: str, body: dict[str, Any]) -> tuple[Reply, str]:
         self._hold_response(method)
+        late_error = self._take_after_accept_error(method) if method in self.write_methods else None
+        if late_error is not None:
+            return self._error_reply(self._injected_rejection(late_error)), "injected"
         if method in self.write_methods and self._take_drop(method):
             return Reply(0, reset=True), "dropped"
         wrapper = method.removeprefix("taobao.").replace(".", "_") + "_response"
