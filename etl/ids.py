@@ -27,6 +27,13 @@ MIN_ID_DIGITS = 6
 MAX_ID_DIGITS = 20
 
 _BARE_ID = re.compile(r"[0-9]+")
+
+# An id pasted from an Excel cell in General format: 7.41857E+11 (the digits past the sixth
+# are lost) or 741857000123.0 (the cell was a number). Excel keeps 15 significant digits, so
+# only an id of up to 15 digits survives the second form intact.
+_EXCEL_SCIENTIFIC = re.compile(r"[0-9]+(?:\.[0-9]+)?[eE][+-]?[0-9]+")
+_EXCEL_ZERO_FRACTION = re.compile(r"([0-9]+)\.0+")
+_EXCEL_PRECISION_DIGITS = 15
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 # A comment starts at a "#" preceded by whitespace, so a URL fragment ("…html#top") is kept.
@@ -234,6 +241,10 @@ def _parse_entry(content: str) -> _Finding:
     if _BARE_ID.fullmatch(content):
         return _check_digits(content)
 
+    excel_number = _excel_number(content)
+    if excel_number is not None:
+        return excel_number
+
     findings = [_parse_url(url) for url in _URL.findall(content)]
     offer_ids = list(dict.fromkeys(found.offer_id for found in findings if found.offer_id))
 
@@ -249,6 +260,18 @@ def _parse_entry(content: str) -> _Finding:
                 return found
 
     return _Finding(key="ids.invalid")
+
+
+def _excel_number(content: str) -> _Finding | None:
+    """Return the problem of an id that Excel turned into a number, or None for other content."""
+    if _EXCEL_SCIENTIFIC.fullmatch(content):
+        return _Finding(key="ids.excel_scientific")
+
+    match = _EXCEL_ZERO_FRACTION.fullmatch(content)
+    if match and MIN_ID_DIGITS <= len(match.group(1)) <= _EXCEL_PRECISION_DIGITS:
+        return _Finding(key="ids.excel_zero_fraction", params=(("offer_id", match.group(1)),))
+
+    return None
 
 
 def _check_digits(digits: str) -> _Finding:

@@ -9,6 +9,7 @@ every name and filter, and the target fields it sets. All problems are raised to
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -22,7 +23,7 @@ import yaml
 
 from etl import expressions
 from etl.compiler import IDENTIFIER, Compiler, Scope, schema_of_node
-from etl.errors import DataError, OfferError, Position, Problem, RuleError, UsageError
+from etl.errors import DataError, OfferError, Position, Problem, RuleError, UsageError, field_label
 from etl.extract import Profile, available_profiles, find_profile, load_profile, offer_schema
 from etl.mapping import MISSING, Field, Missing, ObjectNode
 from etl.notices import Collector, Notice, collect, notice
@@ -238,7 +239,7 @@ def load_rule(path: str | Path, overrides: Mapping[str, str] | None = None, prof
     extraction profile. Raises :class:`RuleError` with every problem found, or
     :class:`UsageError` for an override naming an unknown var.
     """
-    document = load_yaml(path)
+    document = load_yaml(path, keep_going=True)
     loader = _RuleLoader(document)
     rule = loader.load(overrides or {}, profile)
 
@@ -255,7 +256,9 @@ class _RuleLoader:
         self.folder = Path(document.path).parent
         self.env = expressions.build_environment()
         self.compiler = Compiler(document, self.env)
-        self.problems: list[Problem] = list(document.warnings)
+        # Duplicate keys and other problems of a file that parsed come with the document, so the
+        # compile step still runs and every problem is reported at once.
+        self.problems: list[Problem] = list(document.problems)
         self.table_names: list[str] = []  # declared tables, loaded or not, so a broken table is not also "undefined"
 
     def load(self, overrides: Mapping[str, str], profile_name: str | None) -> Rule | None:
@@ -311,8 +314,10 @@ class _RuleLoader:
             self.problems.append(self._structure_problem(error))
 
     def _structure_problem(self, error: jsonschema.ValidationError) -> Problem:
+        """Turn one rule-schema violation into a problem at the offending key, in plain words."""
         where = tuple(error.absolute_path)
         field = ".".join(map(str, where))
+        label = field_label(where)
 
         if error.validator == "additionalProperties" and not where:
             unknown = [key for key in error.instance if key not in rule_schema()["properties"]]
@@ -322,15 +327,36 @@ class _RuleLoader:
                            {"name": name, "suggestion": hint or "", "allowed": ", ".join(rule_schema()["properties"])})
 
         if error.validator == "required":
-            return Problem(self.document.position(where), field, "rule.section_missing", {"detail": error.message})
+            missing = next((name for name in error.validator_value if name not in error.instance), "")
+            if not where:
+                return Problem(self.document.position(where), "", "rule.section_missing", {"name": missing})
+            return Problem(self.document.position(where), field, "rule.key_missing", {"field": label, "name": missing})
 
-        if error.validator == "propertyNames" or (error.validator == "pattern" and len(where) == 2 and where[0] in ("vars", "tables", "transform")):
-            return Problem(self.document.position(where, key=True), field, "rule.bad_name", {"name": error.instance})
+        if "propertyNames" in error.relative_schema_path:
+            # jsonschema reports a bad key name at its mapping, with the name as the instance.
+            name = error.instance
+            return Problem(self.document.position(where + (name,), key=True), f"{field}.{name}", "rule.bad_name", {"name": name})
 
-        expected = error.validator_value if error.validator == "type" else None
-        if expected is not None and "string" in ([expected] if isinstance(expected, str) else expected) and not isinstance(error.instance, str):
-            position = self.document.position(where)
-            return Problem(position, field, "rule.needs_quotes", {"field": field, "value": error.instance, "text": _scalar_text(position)})
+        if error.validator == "anyOf" and error.context:
+            chosen = _matching_branch_error(error)
+            if chosen is not None:
+                return self._structure_problem(chosen)
+
+        position = self._structure_position(where, error.instance)
+
+        if error.validator in ("type", "anyOf"):
+            expected = _schema_types(error)
+            found = _describe_value(error.instance)
+            if "string" in expected and _is_scalar(error.instance):
+                params = {"field": label, "text": _scalar_text(position), "found": found}
+                return Problem(position, field, "rule.needs_quotes", params)
+            params = {"field": label, "expected": _type_words(expected), "found": found,
+                      "hint": _mapping_hint(error.instance, expected)}
+            return Problem(position, field, "rule.bad_type", params)
+
+        if error.validator == "pattern":
+            params = {"field": label, "value": _display_text(error.instance), "expected": _pattern_help(error.validator_value)}
+            return Problem(position, field, "rule.bad_pattern", params)
 
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
             known = list(error.schema.get("properties", {}))
@@ -340,7 +366,13 @@ class _RuleLoader:
                            {"name": name, "suggestion": hint or "", "allowed": ", ".join(known)})
 
         violation = violation_from_schema_error(error)
-        return Problem(self.document.position(where), field, violation.key, {**violation.params, "field": field})
+        return Problem(position, field, violation.key, {**violation.params, "field": label})
+
+    def _structure_position(self, where: tuple, instance: Any) -> Position:
+        """Point at a scalar value itself, and at the key of a mapping or list, whose value starts a line below."""
+        if where and isinstance(where[-1], str) and isinstance(instance, (dict, list)):
+            return self.document.position(where, key=True)
+        return self.document.position(where)
 
     # -- target and profile ------------------------------------------------------------------
 
@@ -440,12 +472,24 @@ class _RuleLoader:
             try:
                 if path.suffix.lower() == ".txt":
                     tables[name] = load_word_list(path)
+                    self._word_list_warnings(where, path)
                 else:
                     tables[name] = load_table(path, spec.get("key_column"), spec.get("value_column"))
             except DataError as error:
                 self._table_problems(where, path, error)
 
         return tables
+
+    def _word_list_warnings(self, where: tuple, path: Path) -> None:
+        """Warn about word-list lines that look like several words; single characters are left alone, since 最 is meant."""
+        from etl.filters.tables import check_word_list
+
+        lines = _read_lines(path)
+        for line, key, params in check_word_list(path):
+            if key == "table.single_character_word":
+                continue
+            source = lines[line - 1] if 0 < line <= len(lines) else None
+            self.problems.append(Problem(Position(str(path), line, 1, source), _label(where), key, params, severity="warning"))
 
     def _table_problems(self, where: tuple, path: Path, error: DataError) -> None:
         rows = getattr(error, "problems", None)
@@ -524,6 +568,144 @@ def _scalar_text(position: Position) -> str:
     line = position.source_line or ""
     text = line[(position.column or 1) - 1:]
     return text.split(" #", 1)[0].strip()
+
+
+# JSON Schema type names in the words an analyst reads.
+_TYPE_WORDS = {
+    "number": {"zh": "数字", "en": "a number"},
+    "integer": {"zh": "整数", "en": "an integer"},
+    "string": {"zh": "文本", "en": "text"},
+    "boolean": {"zh": "是/否 (true/false)", "en": "true or false"},
+    "null": {"zh": "空 (null)", "en": "null"},
+    "array": {"zh": "列表", "en": "a list"},
+    "object": {"zh": "键值表", "en": "a mapping of keys to values"},
+}
+
+# Every "pattern" in etl/schemas/rule.schema.json, described instead of shown as a regex.
+# A test checks that each pattern of the schema has an entry here.
+_PATTERN_HELP = {
+    "^[A-Za-z_][A-Za-z0-9_]*$": {
+        "zh": "只能用英文字母、数字和下划线，且不以数字开头",
+        "en": "letters, digits and underscores only, not starting with a digit",
+    },
+    "^[0-9]*(\\.[0-9]{1,2})?$": {
+        "zh": "形如 \".9\" 或 \"9.9\" 的价格尾数：数字，最多两位小数，要加英文引号",
+        "en": "a price ending such as \".9\" or \"9.9\": digits with at most two decimals, in quotes",
+    },
+    "^[0-9-]{5,20}$": {
+        "zh": "5 到 20 个数字或 -，例如 \"13800138000\" 或 \"0571-88886666\"，要加英文引号",
+        "en": "5 to 20 digits or dashes, such as \"13800138000\" or \"0571-88886666\", in quotes",
+    },
+    "\\.(csv|txt)$": {
+        "zh": "以 .csv（对照表）或 .txt（词表）结尾的文件路径",
+        "en": "a file path ending in .csv (a mapping table) or .txt (a word list)",
+    },
+}
+
+
+def _schema_types(error: jsonschema.ValidationError) -> list[str]:
+    """Return the JSON types a ``type`` error, or an ``anyOf`` error of typed branches, accepts."""
+    if error.validator == "type":
+        expected = error.validator_value
+        return [expected] if isinstance(expected, str) else list(expected)
+
+    types: list[str] = []
+    for branch in error.validator_value:
+        branch_types = branch.get("type", [])
+        for name in [branch_types] if isinstance(branch_types, str) else branch_types:
+            if name not in types:
+                types.append(name)
+    return types
+
+
+def _matching_branch_error(error: jsonschema.ValidationError) -> jsonschema.ValidationError | None:
+    """Return the first error of the ``anyOf`` branch whose type the value has, or None if none has.
+
+    A value of the right type that fails its branch (a table path without .csv, a table
+    mapping with a misspelt key) is best explained by that branch alone.
+    """
+    wrong_type = {sub.relative_schema_path[0] for sub in error.context
+                  if sub.validator == "type" and len(sub.relative_schema_path) == 2}
+    for sub in error.context:
+        if sub.relative_schema_path[0] not in wrong_type:
+            return sub
+    return None
+
+
+def _is_scalar(value: Any) -> bool:
+    return not isinstance(value, (dict, list, str)) and value is not None
+
+
+def _display_text(value: Any) -> str:
+    """Show a value as an analyst wrote it: true/false, null, plain numbers, JSON for mappings and lists."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (dict, list)):
+        from etl import jsonio
+
+        try:
+            text = jsonio.dumps(value)
+        except (TypeError, ValueError):
+            text = str(value)  # a date inside, which JSON cannot hold
+        return text if len(text) <= 60 else text[:59] + "…"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+# Kind words for a value found in the file, by its Python type.
+_VALUE_KINDS = (
+    (bool, {"zh": "是/否值", "en": "true/false"}),
+    ((int, float, Decimal), {"zh": "数字", "en": "a number"}),
+    (str, {"zh": "文本", "en": "text"}),
+    (list, {"zh": "列表", "en": "a list"}),
+    (dict, {"zh": "键值表", "en": "a mapping"}),
+)
+
+
+def _describe_value(value: Any) -> dict:
+    """Describe a found value with its kind: 数字 13800138000 / 13800138000 (a number)."""
+    display = _display_text(value)
+    if value is None:
+        return {"zh": "空值 null", "en": "null"}
+
+    kind = next((words for types, words in _VALUE_KINDS if isinstance(value, types)), None)
+    if kind is None and hasattr(value, "isoformat"):
+        kind = {"zh": "日期", "en": "a date"}
+    if kind is None:
+        return {"zh": display, "en": display}
+
+    return {"zh": f"{kind['zh']} {display}", "en": f"{display} ({kind['en']})"}
+
+
+def _type_words(types: list[str]) -> dict:
+    """Join JSON type names as words: ["number", "null"] → 数字或空 (null) / a number or null."""
+    words = [_TYPE_WORDS.get(name, {"zh": name, "en": name}) for name in types]
+    return {"zh": "或".join(word["zh"] for word in words), "en": " or ".join(word["en"] for word in words)}
+
+
+def _pattern_help(pattern: str) -> dict:
+    # NOTE: a pattern added to the schema without an entry in _PATTERN_HELP shows the regex in English only.
+    return _PATTERN_HELP.get(pattern) or {"zh": "etl schema 里这一项的说明所要求的写法", "en": f"text matching {pattern}"}
+
+
+def _mapping_hint(value: Any, expected: list[str]) -> dict:
+    """Explain a text found where a mapping belongs when it is a ``key:value`` missing its space."""
+    if "object" not in expected or not isinstance(value, str):
+        return {"zh": "", "en": ""}
+
+    match = re.match(r"\s*([^\s:\uff1a]+)([:\uff1a])(?! )", value)
+    if match is None:
+        return {"zh": "", "en": ""}
+
+    written = value.strip()
+    fixed = f"{match.group(1)}: {value[match.end():].strip()}"
+    return {
+        "zh": f"。看起来是冒号写错了：{written} 要写成 {fixed}（英文冒号加一个空格）",
+        "en": f". The colon looks wrong: write {written} as {fixed}, with an ASCII colon and a space",
+    }
 
 
 def _label(where: tuple) -> str:

@@ -11,7 +11,7 @@ import yaml
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from etl.errors import DataError
-from etl.filters.tables import Table, TableError, load_table, lookup
+from etl.filters.tables import Table, TableError, check_word_list, load_table, lookup
 
 CATALOG = yaml.safe_load(
     (Path(__file__).parent.parent / "etl" / "catalog" / "filters_tables_html.yaml").read_text(encoding="utf-8")
@@ -22,6 +22,12 @@ def write(tmp_path: Path, text: str, encoding: str = "utf-8", name: str = "categ
     path = tmp_path / name
     path.write_bytes(text.encode(encoding))
     return path
+
+
+def render_zh(key: str, params: dict) -> str:
+    from etl.messages import render
+
+    return render(key, "zh", **params)
 
 
 def problems_of(path: Path) -> list[tuple[int, str]]:
@@ -473,8 +479,10 @@ def raised_errors(tmp_path: Path) -> list[DataError]:
         lambda: load_table(write(tmp_path, "a\n", name="one.csv")),
         lambda: load_table(write(tmp_path, "a,b\n", name="two.csv"), key_column="c"),
         lambda: load_table(
-            write(tmp_path, 'id,target\n1\n,a\n2,\n3E+5,b\n4,c\n4,d\n"5"x,e\n', name="bad.csv")
+            write(tmp_path, 'id,target\n1\n,a\n2,\n3E+5,b\n4,c\n4,d\n"5"x,e\n6\tf\n', name="bad.csv")
         ),
+        lambda: load_table(write(tmp_path, "1031910,20000\n", name="headless.csv")),
+        lambda: load_table(write(tmp_path, "1031910,20000\n", name="headless_named.csv"), "id", "target"),
         lambda: lookup("9", category),
         lambda: lookup(None, category),
         lambda: lookup(1.5, category),
@@ -496,6 +504,9 @@ def test_catalogue_covers_raised_errors(tmp_path):
         for _line, key, params in getattr(error, "problems", []):
             messages.append((key, params))
 
+    for _line, key, params in check_word_list(write(tmp_path, "爆款，高级感\n最\n", name="words.txt")):
+        messages.append((key, params))
+
     keys = {key for key, _params in messages}
     assert keys == {name for name in CATALOG if name.startswith("table.")}
     for key, params in messages:
@@ -511,3 +522,180 @@ def test_fullwidth_comma_row_named(tmp_path):
         load_table(path)
 
     assert [(line, key) for line, key, _ in caught.value.problems] == [(2, "table.fullwidth_comma")]
+
+
+# --- full-width digits and letters ---------------------------------------------------------
+
+
+def test_fullwidth_digits_read_as_ascii(tmp_path):
+    table = load_table(write(tmp_path, "1688_category_id,douyin_category_leaf_id\n９９９９９９９９,２００００\n"))
+
+    assert dict(table.rows) == {"99999999": "20000"}
+    assert lookup("99999999", table) == "20000"
+    assert lookup(99999999, table) == "20000"
+
+
+def test_fullwidth_letters_read_as_ascii(tmp_path):
+    table = load_table(write(tmp_path, "code,target\nＡｂ１２,ｘ\n"))
+
+    assert dict(table.rows) == {"Ab12": "x"}
+
+
+def test_fullwidth_lookup_key_read_as_ascii(tmp_path):
+    table = load_table(write(tmp_path, "id,target\n1031910,20000\n"))
+
+    assert lookup("１０３１９１０", table) == "20000"
+
+
+def test_other_fullwidth_forms_kept(tmp_path):
+    table = load_table(write(tmp_path, "id,name\n1,连衣裙（长款）\n"))
+
+    assert table.rows["1"] == "连衣裙（长款）"
+
+
+def test_fullwidth_and_ascii_key_duplicate(tmp_path):
+    path = write(tmp_path, "id,target\n1031910,20000\n１０３１９１０,30000\n")
+
+    assert problems_of(path) == [(3, "table.duplicate_key")]
+
+
+# --- a deleted header row ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1031910,20000,T恤\n122232007,20001,POLO衫\n",
+        "1031910,20000\n",
+        "1.03191E+06,20000\n",
+        "# 类目对照\n1031910;20000\n",
+    ],
+)
+def test_header_row_that_is_data(tmp_path, text):
+    path = write(tmp_path, text)
+    line = 2 if text.startswith("#") else 1
+
+    assert problems_of(path) == [(line, "table.header_is_data")]
+
+
+def test_header_is_data_message(tmp_path):
+    path = write(tmp_path, "1031910,20000,T恤\n")
+
+    with pytest.raises(TableError) as caught:
+        load_table(path)
+    _line, key, params = caught.value.problems[0]
+
+    assert params == {"path": str(path), "line": 1, "row": "1031910,20000,T恤"}
+    assert render_zh(key, params) == (
+        "第 1 行“1031910,20000,T恤”是数据，不是列名：映射表的第一行必须是列名"
+        "（例如 1688_category_id,douyin_category_leaf_id），数据从第二行开始。请在文件最上面插入一行列名。"
+    )
+
+
+def test_header_is_data_names_rule_columns(tmp_path):
+    path = write(tmp_path, "1031910,20000\n")
+
+    with pytest.raises(TableError) as caught:
+        load_table(path, key_column="1688_category_id", value_column="douyin_category_leaf_id")
+    line, key, params = caught.value.problems[0]
+
+    assert (line, key) == (1, "table.header_is_data_named")
+    assert params["columns"] == "1688_category_id, douyin_category_leaf_id"
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["1688_category_id,douyin_category_leaf_id", "1688,抖音", "id,20000", "1688类目,抖音类目"],
+)
+def test_header_with_names_accepted(tmp_path, header):
+    table = load_table(write(tmp_path, f"{header}\n1031910,20000\n"))
+
+    assert table.rows["1031910"] == "20000"
+
+
+def test_named_columns_in_numeric_header_accepted(tmp_path):
+    table = load_table(write(tmp_path, "1688,2024\n1031910,20000\n"), key_column="1688", value_column="2024")
+
+    assert table.rows["1031910"] == "20000"
+
+
+# --- rows separated by tabs ----------------------------------------------------------------
+
+
+def test_tab_separated_rows_named(tmp_path):
+    path = write(tmp_path, "1688_category_id,douyin_category_leaf_id,note\n1031910\t20000\tT恤\n122232007,20001\n")
+
+    with pytest.raises(TableError) as caught:
+        load_table(path)
+    line, key, params = caught.value.problems[0]
+
+    assert [(line, key) for line, key, _ in caught.value.problems] == [(2, "table.tab_separated")]
+    assert params == {"path": str(path), "line": 2, "cells": 1, "needed": 2}
+    assert "请用英文逗号分隔；或在 Excel 中用“另存为 → CSV UTF-8（逗号分隔）”" in render_zh(key, params)
+
+
+def test_tab_separated_file_still_accepted(tmp_path):
+    table = load_table(write(tmp_path, "id\ttarget\n1031910\t20000\n"))
+
+    assert table.rows["1031910"] == "20000"
+
+
+# --- word lists ----------------------------------------------------------------------------
+
+
+def test_word_list_several_words_on_line(tmp_path):
+    path = write(tmp_path, "# 违禁词\n最佳\n爆款，高级感\n正品、特价;秒杀\n", name="banned.txt")
+
+    warnings = check_word_list(path)
+
+    assert [(line, key) for line, key, _ in warnings] == [(3, "table.words_on_one_line"), (4, "table.words_on_one_line")]
+    assert warnings[0][2] == {
+        "path": str(path),
+        "line": 3,
+        "word": "爆款，高级感",
+        "count": 2,
+        "words": {"zh": "爆款、高级感", "en": "爆款, 高级感"},
+    }
+    assert warnings[1][2]["count"] == 3
+
+
+def test_word_list_message_text(tmp_path):
+    path = write(tmp_path, "爆款，高级感\n", name="banned.txt")
+
+    _line, key, params = check_word_list(path)[0]
+
+    assert render_zh(key, params) == (
+        "第 1 行“爆款，高级感”里有逗号、顿号或分号，看起来是 2 个词写在了一行。词表每行只写一个词，整行才算一个词，"
+        "所以只有标题里原样出现“爆款，高级感”时才会删掉。请改成每行一个词：爆款、高级感。"
+    )
+
+
+@pytest.mark.parametrize("word", ["最", "A", "赠"])
+def test_word_list_single_character(tmp_path, word):
+    path = write(tmp_path, f"最佳\n{word}\n", name="banned.txt")
+
+    assert check_word_list(path) == [(2, "table.single_character_word", {"path": str(path), "line": 2, "word": word})]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["最佳\n第一\n", "# 注释，带逗号\n国家级\n", "\n  \n", "全网第一  \n"],
+)
+def test_word_list_without_warnings(tmp_path, text):
+    assert check_word_list(write(tmp_path, text, name="banned.txt")) == []
+
+
+def test_word_list_line_numbers_crlf(tmp_path):
+    path = write(tmp_path, "最佳\r\n\r\n爆款,高级感\r\n", name="banned.txt")
+
+    assert [line for line, _key, _params in check_word_list(path)] == [3]
+
+
+def test_word_list_gb18030(tmp_path):
+    path = write(tmp_path, "爆款，高级感\n", "gb18030", name="banned.txt")
+
+    assert [key for _line, key, _params in check_word_list(path)] == ["table.words_on_one_line"]
+
+
+def test_word_list_unreadable_gives_no_warnings(tmp_path):
+    assert check_word_list(tmp_path / "absent.txt") == []

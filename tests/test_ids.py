@@ -124,6 +124,13 @@ REJECTED = [
     ("detail url short id", "https://detail.1688.com/offer/12345.html", "ids.invalid"),
     ("search page", "https://s.1688.com/selloffer/offer_search.htm?keywords=T%D0%F4", "ids.invalid"),
     ("broken ipv6 host", "https://[x", "ids.invalid"),
+    ("excel scientific notation", "7.41857E+11", "ids.excel_scientific"),
+    ("excel scientific lower case", "6.23457e+11", "ids.excel_scientific"),
+    ("excel scientific full-width", "７.４１８５７Ｅ＋１１", "ids.excel_scientific"),
+    ("excel scientific with comment", "7.41857E+11  # 白色款", "ids.excel_scientific"),
+    ("excel zero fraction", "623456789012.0", "ids.excel_zero_fraction"),
+    ("excel zero fraction sixteen digits", "1234567890123456.0", "ids.invalid"),
+    ("decimal that is no id", "623456789012.5", "ids.invalid"),
     (
         "two offers on one line",
         "https://m.1688.com/offer/623456789012.html https://m.1688.com/offer/623456789013.html",
@@ -173,6 +180,30 @@ def test_problem_line_fields():
             },
         ),
     )
+
+
+def test_excel_scientific_message():
+    parsed = parse_ids(["623456789012", "7.41857E+11"], path="batch.txt")
+
+    problem = parsed.problems[0]
+    assert (problem.line, problem.key) == (2, "ids.excel_scientific")
+    assert problem.params == {"path": "batch.txt", "line": 2, "text": "7.41857E+11"}
+    assert render(problem.key, "zh", **problem.params) == (
+        "batch.txt 第 2 行的 7.41857E+11 是 Excel 把商品 ID 变成的科学计数法，原来的数字已经丢失，无法还原。"
+        "请在 Excel 中把这一列的单元格格式设为“文本”，再把商品 ID 重新粘贴进来"
+    )
+    assert render(problem.key, "en", **problem.params) == (
+        "batch.txt line 2: 7.41857E+11 is an offer id that Excel turned into scientific notation, and its original "
+        "digits are lost. In Excel, format the column as Text and paste the offer ids again"
+    )
+
+
+def test_excel_zero_fraction_names_id():
+    parsed = parse_ids(["623456789012.00"], path="batch.txt")
+
+    problem = parsed.problems[0]
+    assert problem.params["offer_id"] == "623456789012"
+    assert "写成 623456789012" in render(problem.key, "zh", **problem.params)
 
 
 def test_not_1688_names_host():
@@ -324,11 +355,16 @@ def test_problem_messages_render(lang):
         "m.1688.com/offer/623456789012.html detail.1688.com/offer/623456789013.html",
         "623456789014",
         "623456789014",
+        "7.41857E+11",
+        "623456789015.0",
     ]
     parsed = parse_ids(lines, path="batch.txt")
 
     keys = {entry.key for entry in parsed.problems + parsed.duplicates}
-    assert keys == {"ids.invalid", "ids.short_link", "ids.shop_url", "ids.not_1688", "ids.several_offers", "ids.duplicate"}
+    assert keys == {
+        "ids.invalid", "ids.short_link", "ids.shop_url", "ids.not_1688", "ids.several_offers", "ids.duplicate",
+        "ids.excel_scientific", "ids.excel_zero_fraction",
+    }
 
     for entry in parsed.problems + parsed.duplicates:
         text = render(entry.key, lang, **entry.params)

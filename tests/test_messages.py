@@ -94,7 +94,7 @@ def test_render_without_suggestion():
 def test_render_missing_param_falls_back():
     text = render("yaml.duplicate_key", "en", key="markup")
 
-    assert text.startswith("key {key!r} appears twice (first on line {first_line})")
+    assert text.startswith('key "{key}" appears twice: line {first_line} already has it')
     assert "'key': 'markup'" in text
 
 

@@ -261,7 +261,7 @@ def test_unknown_profile_option_is_usage_error(rules_dir):
     assert caught.value.params == {"name": "itemget", "suggestion": "item_get", "allowed": "item_get, product.get"}
 
 
-def test_yaml_duplicate_key_stops_before_compiling(rules_dir):
+def test_yaml_duplicate_key_is_the_only_problem(rules_dir):
     path = edited_douyin(rules_dir, "  price_add: 0 ", "  markup: 2\n  price_add: 0 ")
 
     problems = problems_of(path)
@@ -274,7 +274,7 @@ def test_yaml_duplicate_key_stops_before_compiling(rules_dir):
 def test_yaml_warning_listed_with_errors(rules_dir):
     problems = problems_of(add_fixture(rules_dir, "ambiguous_vars.yaml"))
 
-    warning = find(problems, "yaml.ambiguous_scalar", "vars.code_prefix")
+    warning = find(problems, "yaml.leading_zero", "vars.code_prefix")
     assert warning.severity == "warning"
     assert (warning.position.line, warning.position.column) == (5, 16)
     assert any(p.severity == "error" for p in problems)
@@ -285,7 +285,7 @@ def test_yaml_warning_alone_loads(rules_dir):
 
     rule = load_rule(path)
 
-    assert [(w.key, w.field) for w in rule.warnings] == [("yaml.ambiguous_scalar", "vars.code_prefix")]
+    assert [(w.key, w.field) for w in rule.warnings] == [("yaml.leading_zero", "vars.code_prefix")]
     assert rule.vars["code_prefix"] == 83
 
 
@@ -477,3 +477,201 @@ def test_set_declared_var(rules_dir, name, text, value):
 
     assert rule.vars[name] == value
     assert type(rule.vars[name]) is type(value)
+
+
+# --- structure messages in plain words ---------------------------------------------------------
+
+
+def test_bad_var_name_points_at_key(rules_dir):
+    path = edited_douyin(rules_dir, "  price_add: 0 ", "  加价: 1\n  price_add: 0 ")
+
+    problem = find(problems_of(path), "rule.bad_name", "vars.加价")
+
+    assert (problem.position.line, problem.position.column) == (line_of(path, "  加价: 1"), 3)
+    assert problem.render("zh") == "名字 '加价' 不合法：只能用英文字母、数字和下划线，且不能以数字开头"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "field", "zh"),
+    [
+        (
+            "  markup: 1.5 ", '  markup: "1.5倍" ', "rule.bad_type", "vars.markup",
+            "vars.markup 应为数字，但写成了文本 1.5倍",
+        ),
+        (
+            "  mobile: null ", "  mobile: 13800138000 ", "rule.needs_quotes", "vars.mobile",
+            'vars.mobile 应为文本，但 YAML 把未加引号的 13800138000 读成了数字 13800138000，不是文本；'
+            '请给它加英文引号："13800138000"',
+        ),
+        (
+            "  price_ending: null ", "  price_ending: .9 ", "rule.needs_quotes", "vars.price_ending",
+            'vars.price_ending 应为文本，但 YAML 把未加引号的 .9 读成了数字 0.9，不是文本；请给它加英文引号：".9"',
+        ),
+        (
+            "  price_ending: null ", '  price_ending: "9.99x" ', "rule.bad_pattern", "vars.price_ending",
+            'vars.price_ending 的写法不对：应为形如 ".9" 或 "9.9" 的价格尾数：数字，最多两位小数，要加英文引号，'
+            "但写成了 9.99x",
+        ),
+        (
+            "  mobile: null ", '  mobile: "138 0013 8000" ', "rule.bad_pattern", "vars.mobile",
+            'vars.mobile 的写法不对：应为5 到 20 个数字或 -，例如 "13800138000" 或 "0571-88886666"，要加英文引号，'
+            "但写成了 138 0013 8000",
+        ),
+        (
+            "  compare_at_markup: null ", "  compare_at_markup: abc ", "rule.bad_type", "vars.compare_at_markup",
+            "vars.compare_at_markup 应为数字或空 (null)，但写成了文本 abc",
+        ),
+        (
+            "  cost_ranges: null ", "  cost_ranges: [{up_to: 10, markup: false}] ", "rule.bad_type",
+            "vars.cost_ranges.0.markup", "vars.cost_ranges[0].markup 应为数字，但写成了是/否值 false",
+        ),
+        (
+            "  cost_ranges: null ", "  cost_ranges: [{up_to: 10}] ", "rule.key_missing", "vars.cost_ranges.0",
+            "vars.cost_ranges[0] 缺少必需的键 markup，请补上",
+        ),
+    ],
+    ids=["text for number", "phone as number", "price ending as number", "bad price ending", "bad phone",
+         "text for number or null", "false for number", "missing markup"],
+)
+def test_structure_message_plain_words(rules_dir, old, new, key, field, zh):
+    path = edited_douyin(rules_dir, old, new)
+
+    problem = find(problems_of(path), key, field)
+
+    assert problem.render("zh") == zh
+    assert problem.position.line == line_of(path, new.rstrip().split(":")[0] + ":")
+
+
+def test_needs_quotes_english_text(rules_dir):
+    path = edited_douyin(rules_dir, "  mobile: null ", "  mobile: 13800138000 ")
+
+    problem = find(problems_of(path), "rule.needs_quotes", "vars.mobile")
+
+    assert problem.render("en") == (
+        'vars.mobile must be text, but YAML read the unquoted 13800138000 as 13800138000 (a number), not as text; '
+        'put it in quotes: "13800138000"'
+    )
+
+
+def test_bad_type_english_text(rules_dir):
+    path = edited_douyin(rules_dir, "  cost_ranges: null ", "  cost_ranges: [{up_to: 10, markup: false}] ")
+
+    problem = find(problems_of(path), "rule.bad_type", "vars.cost_ranges.0.markup")
+
+    assert problem.render("en") == "vars.cost_ranges[0].markup must be a number, found false (true/false)"
+
+
+def test_vars_written_as_text_names_colon(rules_dir):
+    text = (rules_dir / "douyin.yaml").read_text(encoding="utf-8")
+    start, end = text.index("vars:\n"), text.index("\ntables:")
+    path = rules_dir / "edited.yaml"
+    path.write_text(text[:start] + "vars:\n  markup:1.8\n" + text[end:], encoding="utf-8")
+
+    problem = find(problems_of(path), "rule.bad_type", "vars")
+
+    assert problem.position.line == line_of(path, "  markup:1.8")
+    assert problem.render("zh") == (
+        "vars 应为键值表，但写成了文本 markup:1.8。看起来是冒号写错了：markup:1.8 要写成 markup: 1.8（英文冒号加一个空格）"
+    )
+
+
+def test_list_value_points_at_key(rules_dir):
+    path = edited_douyin(rules_dir, "  markup: 1.5 ", "  markup:\n    - 1.5\n ")
+
+    problem = find(problems_of(path), "rule.bad_type", "vars.markup")
+
+    assert (problem.position.line, problem.position.column) == (line_of(path, "  markup:"), 3)
+    assert problem.render("zh") == "vars.markup 应为数字，但写成了列表 [1.5]"
+
+
+def test_table_path_without_csv(rules_dir):
+    path = edited_douyin(rules_dir, "tables/category-douyin.csv", "tables/category-douyin.xlsx")
+
+    problem = find(problems_of(path), "rule.bad_pattern", "tables.category")
+
+    assert problem.position.line == line_of(path, "  category: tables/category-douyin.xlsx")
+    assert problem.render("zh") == (
+        "tables.category 的写法不对：应为以 .csv（对照表）或 .txt（词表）结尾的文件路径，但写成了 tables/category-douyin.xlsx"
+    )
+
+
+def test_table_mapping_with_misspelt_key(rules_dir):
+    path = edited_douyin(rules_dir, "  category: tables/category-douyin.csv", "  category: {pathh: tables/category-douyin.csv}")
+
+    problem = find(problems_of(path), "rule.unknown_key", "tables.category.pathh")
+
+    assert problem.params["suggestion"] == "path"
+
+
+def test_missing_section_named(rules_dir):
+    path = rules_dir / "edited.yaml"
+    path.write_text("target: douyin\nprofile: product.get\n", encoding="utf-8")
+
+    problem = find(problems_of(path), "rule.section_missing", "")
+
+    assert problem.params == {"name": "fields"}
+    assert problem.render("zh") == "缺少必需的部分 fields；规则文件至少要有 target、profile 和 fields"
+
+
+def test_structure_messages_show_no_schema_internals(rules_dir):
+    path = edited_douyin(rules_dir, "  price_add: 0 ", "  加价: 1\n  price_add: 0 ")
+    edits = [
+        ("  markup: 1.5 ", "  markup: [1] "),
+        ("  price_ending: null ", "  price_ending: abc "),
+        ("  mobile: null ", "  mobile: false "),
+        ("  compare_at_markup: null ", "  compare_at_markup: {a: 1} "),
+        ("  cost_ranges: null ", "  cost_ranges: [{up_to: 10, markup: false}, {upto: 3, markup: 2}] "),
+    ]
+    text = path.read_text(encoding="utf-8")
+    for old, new in edits:
+        text = text.replace(old, new, 1)
+    path.write_text(text, encoding="utf-8")
+
+    texts = [p.render("zh") for p in problems_of(path) if p.key.startswith(("rule.", "validate."))]
+
+    assert texts
+    for text in texts:
+        for internal in ("^", "$", "'number'", "['", "False", "True", "None", "Decimal", "is not of type"):
+            assert internal not in text, text
+
+
+def test_every_schema_pattern_described():
+    from etl.rules import _PATTERN_HELP, rule_schema
+
+    def patterns(node):
+        if isinstance(node, dict):
+            for name, value in node.items():
+                if name == "pattern" and isinstance(value, str):
+                    yield value
+                else:
+                    yield from patterns(value)
+        elif isinstance(node, list):
+            for item in node:
+                yield from patterns(item)
+
+    found = set(patterns(rule_schema()))
+
+    assert found
+    assert found <= set(_PATTERN_HELP)
+
+
+# --- problems reported together with the compile step --------------------------------------------
+
+
+def test_duplicate_key_reported_with_compile_errors(rules_dir):
+    path = edited_douyin(rules_dir, "  price_add: 0 ", "  markup: 2\n  price_add: 0 ")
+    path.write_text(path.read_text(encoding="utf-8").replace("offer.title |", "offer.titel |", 1), encoding="utf-8")
+
+    problems = problems_of(path)
+
+    assert [(p.key, p.field) for p in problems if p.key == "yaml.duplicate_key"] == [("yaml.duplicate_key", "vars.markup")]
+    assert find(problems, "rule.unknown_attribute", "transform.title").params["name"] == "titel"
+
+
+def test_banned_words_line_warned(rules_dir):
+    with open(rules_dir / "tables" / "banned-words.txt", "a", encoding="utf-8") as handle:
+        handle.write("爆款，高级感\n")
+
+    rule = load_rule(rules_dir / "douyin.yaml")
+
+    assert "table.words_on_one_line" in [w.key for w in rule.warnings]

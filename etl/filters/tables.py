@@ -4,7 +4,8 @@ A table maps the text in a key column (a 1688 category id, say) to the text in a
 (the target platform's category id). Keys and values stay text: ``"0123"`` keeps its leading
 zero. Excel damages such files in known ways (other encodings, ``;`` as the delimiter in some
 locales, ids turned into numbers), so :func:`load_table` accepts the harmless variants and
-reports the damaging ones with the file and line, all at once.
+reports the damaging ones with the file and line, all at once. Full-width digits and letters
+typed with a Chinese input method are read as their ASCII forms.
 """
 
 from __future__ import annotations
@@ -34,6 +35,16 @@ DELIMITERS = (",", ";", "\t")
 # digits are lost in the first case, so the analyst must type the id again.
 _SCIENTIFIC_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?[eE][+-]?[0-9]+")
 _NUMBER_WITH_ZERO_FRACTION = re.compile(r"[0-9]+\.0+")
+
+# A cell containing a number or an id, which a column name never is.
+_NUMBER_CELL = re.compile(r"[-+]?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+
+# Full-width digits and Latin letters map to their ASCII forms. A Chinese input method types
+# them, Excel shows them almost like ASCII, and no id contains them on purpose, so "９９９９"
+# is read as "9999" instead of never matching. Other full-width forms, such as the brackets
+# in a category name, are left as they are.
+_FULL_WIDTH_ALPHANUMERIC = ((0xFF10, 0xFF19), (0xFF21, 0xFF3A), (0xFF41, 0xFF5A))
+_HALF_WIDTH = {code: code - 0xFEE0 for first, last in _FULL_WIDTH_ALPHANUMERIC for code in range(first, last + 1)}
 
 
 # One bad row: (1-based line, message key, message params).
@@ -93,12 +104,14 @@ def load_table(
     """Load a CSV mapping table with a header row.
 
     The key column defaults to the first column and the value column to the second. Cells
-    are trimmed, and blank rows and rows whose first cell starts with ``#`` are skipped.
+    are trimmed, full-width digits and letters become ASCII, and blank rows and rows whose
+    first cell starts with ``#`` are skipped.
 
     Raises ``DataError`` for a problem with the whole file (``table.missing``,
     ``table.unreadable``, ``table.encoding``, ``table.empty``, ``table.too_few_columns``,
     ``table.column_missing``) and :class:`TableError` (``table.invalid``) listing every bad
-    row otherwise.
+    row otherwise. A header row of numbers (``table.header_is_data``) is reported alone,
+    because the other messages would call data values column names.
     """
     name = os.fspath(path)
     text = _decode(_read_bytes(name), name)
@@ -108,7 +121,11 @@ def load_table(
     if not records:
         raise DataError("table.empty", path=name)
 
-    header = records[0][1]
+    header_line, header = records[0]
+    if _looks_like_data(header, key_column, value_column):
+        problems.append(_header_is_data(header_line, header, key_column, value_column, name, delimiter))
+        raise TableError(name, sorted(problems, key=lambda problem: problem[0]))
+
     key_index, value_index = _column_indexes(header, key_column, value_column, name)
 
     rows: dict[str, str] = {}
@@ -133,7 +150,8 @@ def load_table(
 def lookup(key: str | int | None, table: Table, default: Any = None) -> Any:
     """Return the value text that ``table`` maps ``key`` to.
 
-    An int key is looked up as its decimal text, and a str key is trimmed first. When the
+    An int key is looked up as its decimal text. A str key is trimmed first, and its
+    full-width digits and letters become ASCII, as in the table. When the
     key is unmapped, None or blank, ``default`` is returned if it is not None, so its type
     is whatever the rule gave. Otherwise ``DataError`` is raised: ``table.unmapped``, or
     ``table.key_missing`` for a None or blank key. Their params call the key
@@ -178,7 +196,7 @@ def _key_text(key: object, table: Table) -> str:
     if isinstance(key, int) and not isinstance(key, bool):
         return str(key)
     if isinstance(key, str):
-        return key.strip()
+        return key.strip().translate(_HALF_WIDTH)
 
     raise DataError("table.key_type", table=table.path, lookup_key=key, type=type(key).__name__)
 
@@ -248,11 +266,42 @@ def _parse_csv(text: str, delimiter: str, path: str) -> tuple[list[Record], list
             problems.append((line, "table.bad_csv", {"path": path, "line": line, "reason": str(error)}))
             continue
 
-        cells = [cell.strip() for cell in row]
+        cells = [cell.strip().translate(_HALF_WIDTH) for cell in row]
         if not _is_skipped(cells):
             records.append((line, cells))
 
     return records, problems
+
+
+def _looks_like_data(header: list[str], key_column: str | None, value_column: str | None) -> bool:
+    """Tell whether the header row is really a data row because the column-name row was deleted.
+
+    A column named by the rule and present in the header settles it. Otherwise the header
+    is data when its first two cells (the default key and value columns) are both numbers,
+    which a column name never is.
+    """
+    named = [column.strip() for column in (key_column, value_column) if column is not None]
+    if named and all(column in header for column in named):
+        return False
+
+    first_cells = header[:2]
+    return all(_NUMBER_CELL.fullmatch(cell) for cell in first_cells)
+
+
+def _header_is_data(
+    line: int,
+    header: list[str],
+    key_column: str | None,
+    value_column: str | None,
+    path: str,
+    delimiter: str,
+) -> RowProblem:
+    params = {"path": path, "line": line, "row": delimiter.join(header)}
+    named = [column for column in (key_column, value_column) if column is not None]
+    if not named:
+        return (line, "table.header_is_data", params)
+
+    return (line, "table.header_is_data_named", {**params, "columns": ", ".join(named)})
 
 
 def _column_indexes(
@@ -291,6 +340,9 @@ def _add_row(
         if any("\uff0c" in cell for cell in cells):
             # An input method's full-width comma looks like a separator but is text.
             return [(line, "table.fullwidth_comma", {**where, "cells": len(cells), "needed": needed})]
+        if any("\t" in cell for cell in cells):
+            # Cells copied from Excel and pasted into a text editor are separated by tabs.
+            return [(line, "table.tab_separated", {**where, "cells": len(cells), "needed": needed})]
         return [(line, "table.bad_row", {**where, "cells": len(cells), "needed": needed})]
 
     key = cells[key_index]
@@ -322,3 +374,44 @@ def _add_row(
 
 def _looks_like_excel_number(cell: str) -> bool:
     return bool(_SCIENTIFIC_NUMBER.fullmatch(cell) or _NUMBER_WITH_ZERO_FRACTION.fullmatch(cell))
+
+
+# Characters that separate words in a line an analyst typed or pasted, so the line likely
+# lists several words, although a word list takes one word per line.
+_WORD_SEPARATORS = re.compile(r"[,\uff0c\u3001;\uff1b\t]")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def check_word_list(path: str | os.PathLike[str]) -> list[RowProblem]:
+    """Return warnings about the lines of a word list file, such as the banned-word table.
+
+    A word list takes one word per line, and each line is used whole. So a line containing a
+    comma, 、 or ; is one long word that titles rarely contain (``table.words_on_one_line``),
+    and a one-character word removes that character from every title
+    (``table.single_character_word``). Line numbers count CRLF, CR and LF line breaks, as
+    editors do.
+
+    A file that cannot be read or decoded has no warnings here, because loading the list
+    reports it.
+    """
+    name = os.fspath(path)
+    try:
+        text = _decode(_read_bytes(name), name)
+    except DataError:
+        return []
+
+    warnings: list[RowProblem] = []
+    for line, raw_line in enumerate(_LINE_BREAK.split(text), start=1):
+        word = raw_line.strip()
+        if not word or word.startswith("#"):
+            continue
+
+        where = {"path": name, "line": line, "word": word}
+        parts = [part.strip() for part in _WORD_SEPARATORS.split(word) if part.strip()]
+        if len(parts) > 1:
+            words = {"zh": "、".join(parts), "en": ", ".join(parts)}
+            warnings.append((line, "table.words_on_one_line", {**where, "count": len(parts), "words": words}))
+        elif len(word) == 1:
+            warnings.append((line, "table.single_character_word", where))
+
+    return warnings
