@@ -6,19 +6,20 @@ one JMESPath expression per offer-record field, or ``{each: <list>, record: {...
 mapped item by item (SKUs, their specs). Mapping item by item keeps a SKU's price on that SKU: a SKU
 without a price gets null, never a neighbour's price.
 
-After extraction the record is coerced by the offer schema (money text to ``Decimal``, digit text
-to ``int``, numeric ids to text) and validated. Every failure names the field and SKU index.
+Each value is coerced by the offer schema as it is extracted (money text to ``Decimal``, digit
+text to ``int``, numeric ids to text), and the record is then validated. Every failure names the
+field and SKU index.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import jmespath
 import jsonschema
@@ -80,17 +81,26 @@ class Profile:
     match: Any
     match_source: str
     record: tuple[FieldExtractor, ...]
+    _extract_fields: Callable[[Any], dict] = field(init=False, repr=False, compare=False)
+    _extract_coerced: Callable[[Any], dict] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_extract_fields", _record_extractor(self.record))
+        object.__setattr__(self, "_extract_coerced", _record_extractor(self.record, offer_schema()))
 
     def extract(self, raw: Any, offer_id: str | None = None) -> dict:
         """Turn one raw response into a validated offer record, or raise :class:`OfferError`."""
         if not isinstance(raw, dict):
             raise OfferError("extract.not_object", step="extract", offer_id=offer_id, found=type(raw).__name__)
 
-        self._check_business_errors(raw, offer_id)
-        self._check_shape(raw, offer_id)
+        with jmespath_functions.bound_root(raw):
+            self._check_business_errors(raw, offer_id)
+            self._check_shape(raw, offer_id)
+            try:
+                record = self._extract_coerced(raw)
+            except _FieldFailure:
+                record = self._extract_then_coerce(raw, offer_id)
 
-        record = _extract_record(self.record, raw, raw, offer_id, prefix="")
-        record = coerce_record(record, offer_id)
         _validate_record(record, offer_id)
 
         if offer_id is not None and record["offer_id"] != offer_id:
@@ -101,19 +111,31 @@ class Profile:
 
         return record
 
+    def _extract_then_coerce(self, raw: dict, offer_id: str | None) -> dict:
+        """Extract, then coerce, in two passes, and raise the first failure they find.
+
+        ``extract`` coerces each value as it extracts it. When that fails, this pass finds the
+        error to report, because an extraction failure anywhere comes before a coercion failure.
+        """
+        try:
+            record = self._extract_fields(raw)
+        except _FieldFailure as failure:
+            raise failure.offer_error(offer_id) from None
+        return coerce_record(record, offer_id)
+
     def _check_business_errors(self, raw: dict, offer_id: str | None) -> None:
         for marker in self.errors:
-            if not _truthy(jmespath_functions.search(marker.when, raw, raw)):
+            if not _truthy(marker.when.search(raw)):
                 continue
 
-            code = jmespath_functions.search(marker.code, raw, raw)
-            message = jmespath_functions.search(marker.message, raw, raw)
+            code = marker.code.search(raw)
+            message = marker.message.search(raw)
             if marker.kind == "offline":
                 raise OfferError("offer.offline_source", step="source", offer_id=offer_id, code=code, message=message or "")
             raise OfferError("source.business_error", step="source", offer_id=offer_id, code=code, message=message or "")
 
     def _check_shape(self, raw: dict, offer_id: str | None) -> None:
-        if not _truthy(jmespath_functions.search(self.match, raw, raw)):
+        if not _truthy(self.match.search(raw)):
             raise OfferError("extract.shape_mismatch", step="extract", offer_id=offer_id, profile=self.name, match=self.match_source)
 
 
@@ -122,78 +144,232 @@ def _truthy(value: Any) -> bool:
     return value not in (None, False, "", [], {})
 
 
-def _extract_record(fields, data, root, offer_id, prefix) -> dict:
-    record = {}
-
-    for field in fields:
-        label = prefix + field.name
-        try:
-            value = jmespath_functions.search(field.compiled, data, root)
-        except JMESPathError as error:
-            raise OfferError("extract.expression_failed", step="extract", offer_id=offer_id, field=label, detail=str(error)) from None
-
-        if field.record is not None:
-            value = _extract_items(field, value, root, offer_id, label)
-
-        record[field.name] = value
-
-    return record
+# -- extracting and coercing -----------------------------------------------------------------
+#
+# Both steps run as functions compiled once per profile, and they build no field labels while
+# they work. A failure raises _FieldFailure, each enclosing object or list adds its key or
+# index on the way out, and only then is the label ("skus[3].specs[0].image") written.
 
 
-def _extract_items(field, items, root, offer_id, label) -> list:
-    if items is None:
-        return []
+class _FieldFailure(Exception):
+    """A failure at one value of the record. ``path`` gathers keys and indexes, innermost first."""
 
-    if not isinstance(items, list):
-        raise OfferError("extract.not_list", step="extract", offer_id=offer_id, field=label, found=type(items).__name__)
+    def __init__(self, make_error: Callable[[str | None, str], OfferError]) -> None:
+        super().__init__()
+        self.make_error = make_error
+        self.path: list[str | int] = []
 
-    return [
-        _extract_record(field.record, item, root, offer_id, f"{label}[{index}].")
-        for index, item in enumerate(items)
-    ]
+    def offer_error(self, offer_id: str | None) -> OfferError:
+        return self.make_error(offer_id, _label(reversed(self.path)))
+
+
+def _label(parts) -> str:
+    label = ""
+    for part in parts:
+        label = f"{label}[{part}]" if isinstance(part, int) else _join(label, part)
+    return label
+
+
+def _record_extractor(extractors: tuple[FieldExtractor, ...], schema: Mapping | None = None) -> Callable[[Any], dict]:
+    """Compile ``extractors`` into a function from one object of the response to a record dict.
+
+    With ``schema`` (the record's JSON Schema) each value is coerced as ``coerce_record`` would
+    coerce it, right after it is extracted.
+    """
+    properties = schema.get("properties", {}) if schema is not None else None
+    steps = tuple(_extract_step(extractor, None if properties is None else properties.get(extractor.name, {}))
+                  for extractor in extractors)
+
+    def extract(data: Any) -> dict:
+        record = {}
+        for name, search, items, coerce in steps:
+            try:
+                value = search(data)
+            except JMESPathError as error:
+                failure = _FieldFailure(_expression_failed(str(error)))
+                failure.path.append(name)
+                raise failure from None
+
+            try:
+                if items is not None:
+                    value = items(value)
+                if coerce is not None:
+                    value = coerce(value)
+            except _FieldFailure as failure:
+                failure.path.append(name)
+                raise
+
+            record[name] = value
+        return record
+
+    return extract
+
+
+def _extract_step(extractor: FieldExtractor, schema: Mapping | None) -> tuple:
+    """Return ``(name, search, items, coerce)`` for one field; ``schema`` is None when nothing is coerced.
+
+    An ``each`` field over a list of objects coerces inside each item, which is what coercing
+    the whole list afterwards would do.
+    """
+    search = _search_of(extractor)
+    if extractor.record is None:
+        return extractor.name, search, None, None if schema is None else _coercer(schema)
+
+    item_schema = schema.get("items", {}) if schema is not None else {}
+    if schema is not None and "array" in _types(schema) and "object" in _types(item_schema):
+        return extractor.name, search, _items_extractor(extractor.record, item_schema), None
+
+    return extractor.name, search, _items_extractor(extractor.record), None if schema is None else _coercer(schema)
+
+
+def _search_of(extractor: FieldExtractor) -> Callable[[Any], Any]:
+    # A profile whose expression did not compile is rejected with RuleError before it can run.
+    return _no_value if extractor.compiled is None else extractor.compiled.search
+
+
+def _no_value(data: Any) -> None:
+    return None
+
+
+def _items_extractor(extractors: tuple[FieldExtractor, ...], schema: Mapping | None = None) -> Callable[[Any], list]:
+    """Map each item of a list with ``extractors``; null gives an empty list and anything else fails."""
+    extract_item = _record_extractor(extractors, schema)
+
+    def extract(items: Any) -> list:
+        if items is None:
+            return []
+
+        if not isinstance(items, list):
+            raise _FieldFailure(_not_list(type(items).__name__))
+
+        records = []
+        for index, item in enumerate(items):
+            try:
+                records.append(extract_item(item))
+            except _FieldFailure as failure:
+                failure.path.append(index)
+                raise
+        return records
+
+    return extract
+
+
+def _expression_failed(detail: str):
+    return lambda offer_id, label: OfferError("extract.expression_failed", step="extract", offer_id=offer_id, field=label, detail=detail)
+
+
+def _not_list(found: str):
+    return lambda offer_id, label: OfferError("extract.not_list", step="extract", offer_id=offer_id, field=label, found=found)
 
 
 def coerce_record(record: dict, offer_id: str | None) -> dict:
     """Coerce values to the offer schema's types: ``x-decimal`` to Decimal, integers from text, text from numbers."""
-    return _coerce(record, offer_schema(), offer_id, "")
+    try:
+        return _record_coercer()(record)
+    except _FieldFailure as failure:
+        raise failure.offer_error(offer_id) from None
 
 
-def _coerce(value: Any, schema: Mapping, offer_id, label: str) -> Any:
-    if value is None:
-        return None
+@lru_cache(maxsize=1)
+def _record_coercer() -> Callable[[Any], Any]:
+    return _coercer(offer_schema())
 
-    types = schema.get("type")
-    types = [types] if isinstance(types, str) else (types or [])
 
-    if "object" in types and isinstance(value, dict):
-        properties = schema.get("properties", {})
-        return {key: _coerce(item, properties.get(key, {}), offer_id, _join(label, key)) for key, item in value.items()}
+def _coercer(schema: Mapping) -> Callable[[Any], Any]:
+    """Compile the coercion of one schema node: objects and lists per item, then one scalar rule.
 
-    if "array" in types and isinstance(value, list):
-        item_schema = schema.get("items", {})
-        return [_coerce(item, item_schema, offer_id, f"{label}[{index}]") for index, item in enumerate(value)]
+    The scalar rule is the first that applies: ``x-decimal`` to Decimal, ``integer`` to int,
+    ``string`` from a number. None stays None everywhere.
+    """
+    types = _types(schema)
+
+    properties = None
+    if "object" in types:
+        properties = {key: _coercer(item) for key, item in schema.get("properties", {}).items()}
+
+    item_coercer = _coercer(schema.get("items", {})) if "array" in types else None
 
     if schema.get("x-decimal"):
-        return _to_decimal(value, offer_id, label)
+        scalar = _to_decimal
+    elif "integer" in types:
+        scalar = _to_int
+    elif "string" in types:
+        scalar = _to_text
+    else:
+        scalar = _unchanged
 
-    if "integer" in types:
-        return _to_int(value, offer_id, label)
+    if properties is None and item_coercer is None:
+        return scalar
 
-    if "string" in types and isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
-        return str(int(value))  # an id sent as 1031910.0 is the id 1031910
+    def coerce(value: Any) -> Any:
+        if value is None:
+            return None
+        if properties is not None and isinstance(value, dict):
+            return _coerce_object(value, properties)
+        if item_coercer is not None and isinstance(value, list):
+            return _coerce_list(value, item_coercer)
+        return scalar(value)
 
-    if "string" in types and isinstance(value, (int, Decimal)) and not isinstance(value, bool):
-        return str(value)
+    return coerce
 
-    return value
+
+def _types(schema: Mapping) -> list[str]:
+    types = schema.get("type")
+    return [types] if isinstance(types, str) else (types or [])
+
+
+def _coerce_object(value: dict, properties: Mapping[str, Callable[[Any], Any]]) -> dict:
+    result = {}
+    for key, item in value.items():
+        coerce = properties.get(key)
+        if coerce is None:
+            result[key] = item  # a key the schema does not name keeps its value; validation reports it
+            continue
+        try:
+            result[key] = coerce(item)
+        except _FieldFailure as failure:
+            failure.path.append(key)
+            raise
+    return result
+
+
+def _coerce_list(value: list, coerce: Callable[[Any], Any]) -> list:
+    result = []
+    for index, item in enumerate(value):
+        try:
+            result.append(coerce(item))
+        except _FieldFailure as failure:
+            failure.path.append(index)
+            raise
+    return result
 
 
 def _join(label: str, key: str) -> str:
     return f"{label}.{key}" if label else key
 
 
-def _to_decimal(value: Any, offer_id, label: str) -> Any:
+def _unchanged(value: Any) -> Any:
+    return value
+
+
+def _to_text(value: Any) -> Any:
+    if value is None or type(value) is str:
+        return value
+
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        return str(int(value))  # an id sent as 1031910.0 is the id 1031910
+
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        return str(value)
+
+    return value
+
+
+def _to_decimal(value: Any) -> Any:
     from etl.filters.money import to_decimal
+
+    if value is None:
+        return None
 
     if isinstance(value, str) and not value.strip():
         return None
@@ -201,11 +377,11 @@ def _to_decimal(value: Any, offer_id, label: str) -> Any:
     try:
         return to_decimal(value)
     except DataError as error:
-        raise _item_error(error, offer_id, label) from None
+        raise _FieldFailure(_money_error(error)) from None
 
 
-def _to_int(value: Any, offer_id, label: str) -> Any:
-    if isinstance(value, bool) or isinstance(value, int):
+def _to_int(value: Any) -> Any:
+    if value is None or isinstance(value, int):
         return value
 
     if isinstance(value, str) and not value.strip():
@@ -214,12 +390,20 @@ def _to_int(value: Any, offer_id, label: str) -> Any:
     try:
         number = Decimal(str(value).strip())
     except InvalidOperation:
-        raise OfferError("extract.not_integer", step="extract", offer_id=offer_id, field=label, value=value) from None
+        raise _FieldFailure(_not_integer(value)) from None
 
     if not number.is_finite() or number != number.to_integral_value():
-        raise OfferError("extract.not_integer", step="extract", offer_id=offer_id, field=label, value=value)
+        raise _FieldFailure(_not_integer(value))
 
     return int(number)
+
+
+def _not_integer(value: Any):
+    return lambda offer_id, label: OfferError("extract.not_integer", step="extract", offer_id=offer_id, field=label, value=value)
+
+
+def _money_error(error: DataError):
+    return lambda offer_id, label: _item_error(error, offer_id, label)
 
 
 def _item_error(error: DataError, offer_id, label: str) -> OfferError:

@@ -187,9 +187,11 @@ class EachNode(Node):
         if not isinstance(items, (list, tuple)):
             raise OfferError("map.each_not_list", step="transform", offer_id=offer_id, field=self.label, found=type(items).__name__)
 
+        # One scope dict serves every item because only the item and its index change. The
+        # body's results contain values read from the scope, never the dict itself.
+        scope = dict(context)
         results = []
         for index, item in enumerate(items):
-            scope = dict(context)
             scope[self.name] = item
             scope["index"] = index
             value = self.body.evaluate(scope, offer_id)

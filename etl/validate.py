@@ -102,6 +102,26 @@ def make_validator(schema: Mapping[str, Any]):
     return cls(schema)
 
 
+class JsonTexts:
+    """The JSON text fields of one payload, each decoded at most once while the payload is validated.
+
+    The ``x-jsonString`` keyword and the ``spec_matrix`` check both read ``spec_prices``, so
+    one decode serves both. Neither changes the decoded value, because the keyword's check is
+    compiled without schema defaults and the spec_matrix check only reads.
+    """
+
+    __slots__ = ("_decoded",)
+
+    def __init__(self) -> None:
+        self._decoded: dict[str, Any] = {}
+
+    def decode(self, text: str) -> Any:
+        """Return ``json.loads(text)`` with Decimal numbers; raise ``json.JSONDecodeError`` for bad text."""
+        if text not in self._decoded:
+            self._decoded[text] = json.loads(text, parse_float=Decimal)
+        return self._decoded[text]
+
+
 class FastCheck:
     """A compiled yes/no check of a schema, for the common case of a valid document.
 
@@ -115,20 +135,25 @@ class FastCheck:
         self._extras = []
         for name, spec in schema.get("properties", {}).items():
             if "x-jsonString" in spec:
-                self._extras.append((name, "x-jsonString", fastjsonschema.compile(spec["x-jsonString"])))
+                # Without defaults the check never writes into the decoded value that others read.
+                check = fastjsonschema.compile(spec["x-jsonString"], use_default=False)
+                self._extras.append((name, "x-jsonString", check))
             for keyword in ("x-maxDisplayWidth", "x-maxBytes", "x-splitMaxItems"):
                 if keyword in spec:
                     self._extras.append((name, keyword, spec[keyword]))
 
-    def __call__(self, document: Any) -> bool:
+    def __call__(self, document: Any, json_texts: JsonTexts | None = None) -> bool:
         try:
             self._standard(document)
         except fastjsonschema.JsonSchemaException:
             return False
-        return all(_extra_ok(document.get(name), keyword, setting) for name, keyword, setting in self._extras)
+
+        if json_texts is None:
+            json_texts = JsonTexts()
+        return all(_extra_ok(document.get(name), keyword, setting, json_texts) for name, keyword, setting in self._extras)
 
 
-def _extra_ok(value: Any, keyword: str, setting: Any) -> bool:
+def _extra_ok(value: Any, keyword: str, setting: Any, json_texts: JsonTexts) -> bool:
     if not isinstance(value, str):
         return True
     if keyword == "x-maxDisplayWidth":
@@ -140,7 +165,7 @@ def _extra_ok(value: Any, keyword: str, setting: Any) -> bool:
     if keyword == "x-splitMaxItems":
         return not value or len(value.split(setting["separator"])) <= setting["max"]
     try:
-        setting(json.loads(value, parse_float=Decimal))
+        setting(json_texts.decode(value))
     except (json.JSONDecodeError, fastjsonschema.JsonSchemaException):
         return False
     return True
@@ -148,13 +173,14 @@ def _extra_ok(value: Any, keyword: str, setting: Any) -> bool:
 
 def validate_payload(payload: Mapping[str, Any], target: Target, validator=None, fast: FastCheck | None = None) -> list[Violation]:
     """Return every violation of ``payload`` against ``target`` (empty when valid)."""
+    json_texts = JsonTexts()
     violations = []
-    if fast is None or not fast(payload):
+    if fast is None or not fast(payload, json_texts):
         validator = validator or make_validator(target.schema)
         violations = [violation_from_schema_error(error) for error in _schema_errors(validator, payload)]
 
     for check in target.checks:
-        violations.extend(_run_check(check, payload))
+        violations.extend(_run_check(check, payload, json_texts))
 
     return violations
 
@@ -234,7 +260,7 @@ def _parts(payload: Mapping, name: str, separator: str) -> list[str] | None:
     return str(value).split(separator)
 
 
-def _run_check(check: Mapping[str, Any], payload: Mapping[str, Any]) -> list[Violation]:
+def _run_check(check: Mapping[str, Any], payload: Mapping[str, Any], json_texts: JsonTexts) -> list[Violation]:
     kind = check["type"]
     if kind == "same_count":
         return _check_same_count(check, payload)
@@ -243,7 +269,7 @@ def _run_check(check: Mapping[str, Any], payload: Mapping[str, Any]) -> list[Vio
     if kind == "price_within":
         return _check_price_within(check, payload)
     if kind == "spec_matrix":
-        return _check_spec_matrix(check, payload)
+        return _check_spec_matrix(check, payload, json_texts)
     if kind == "max_items_total":
         return _check_max_items_total(check, payload)
     return []
@@ -292,14 +318,14 @@ def _check_price_within(check, payload) -> list[Violation]:
     return [Violation(price_field, "check.price_within", {"field": price_field, "found": price, "low": min(prices), "high": max(prices)})]
 
 
-def _check_spec_matrix(check, payload) -> list[Violation]:
+def _check_spec_matrix(check, payload, json_texts: JsonTexts) -> list[Violation]:
     specs_text = payload.get(check["specs"])
     rows_value = payload.get(check["rows"])
     if not isinstance(specs_text, str) or rows_value is None:
         return []
 
     try:
-        rows = json.loads(rows_value, parse_float=Decimal) if isinstance(rows_value, str) else rows_value
+        rows = json_texts.decode(rows_value) if isinstance(rows_value, str) else rows_value
     except json.JSONDecodeError:
         return []  # the schema keyword x-jsonString reports it
 
@@ -312,10 +338,8 @@ def _check_spec_matrix(check, payload) -> list[Violation]:
 
     value_lists = [values.split(",") for _, values in dimensions]
     expected = set(product(*value_lists))
-    seen = set()
-    for row in rows:
-        names = tuple(str(row.get(f"spec_detail_name{index + 1}", "")) for index in range(len(value_lists)))
-        seen.add(names)
+    keys = [f"spec_detail_name{index + 1}" for index in range(len(value_lists))]
+    seen = {tuple([str(row.get(key, "")) for key in keys]) for row in rows}
 
     problems = []
     if len(rows) != len(expected):

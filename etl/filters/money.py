@@ -71,10 +71,11 @@ def _parse_number(value: Any) -> Decimal | None:
 
     bool is rejected although it subclasses int, because ``True`` as a price is a rule mistake.
     """
-    if isinstance(value, bool) or value is None:
+    if type(value) is Decimal:
+        number = value  # the usual case: source numbers arrive as Decimal, so test it first
+    elif isinstance(value, bool) or value is None:
         return None
-
-    if isinstance(value, str):
+    elif isinstance(value, str):
         number = _parse_text(value)
     elif isinstance(value, int):
         number = Decimal(value)
@@ -134,6 +135,9 @@ def fen_to_yuan(fen: Any) -> Decimal:
     ``fen`` is normally an int. Text or a Decimal with a whole value is accepted too, because
     some sources send fen as text. Raises ``money.fen_invalid`` for a fraction of a fen.
     """
+    if type(fen) is int and fen >= 0:
+        return Decimal(fen).scaleb(-2, context=_EXACT)  # the usual case, which needs none of the checks below
+
     number = to_decimal(fen)
     if number != number.to_integral_value():
         raise DataError("money.fen_invalid", value=fen)
@@ -343,19 +347,29 @@ def sku_cost(sku: Mapping[str, Any] | None, offer: Mapping[str, Any]) -> Decimal
     """
     if sku is not None:
         # A dropship price of 0 means the seller set none, so the next step applies.
-        if sku.get("consign_price") is not None and to_decimal(sku["consign_price"]) > 0:
-            return to_decimal(sku["consign_price"])
+        consign_price = _positive_or_none(sku.get("consign_price"))
+        if consign_price is not None:
+            return consign_price
         if sku.get("price") is not None:
             return to_decimal(sku["price"])
 
-    if offer.get("consign_price") is not None and to_decimal(offer["consign_price"]) > 0:
-        return to_decimal(offer["consign_price"])
+    consign_price = _positive_or_none(offer.get("consign_price"))
+    if consign_price is not None:
+        return consign_price
 
     if offer.get("price_tiers"):
         return tier_price(offer["price_tiers"], offer.get("min_order_quantity"))
 
     sku_id = sku.get("sku_id") if sku is not None else None
     raise DataError("money.no_cost", sku_id=sku_id or "-")
+
+
+def _positive_or_none(value: Any) -> Decimal | None:
+    """Return ``to_decimal(value)`` when it is above zero, None for None or zero; raise like ``to_decimal``."""
+    if value is None:
+        return None
+    number = to_decimal(value)
+    return number if number > 0 else None
 
 
 def format_yuan(value: Any) -> str:
