@@ -436,6 +436,8 @@ class _RuleLoader:
     def _check_cost_ranges(self, ranges: Any, from_override: bool) -> None:
         from etl.filters.money import check_cost_ranges
 
+        if ranges is not None and not isinstance(ranges, list) and not from_override:
+            return  # the structure check has reported it already
         try:
             check_cost_ranges(ranges)
         except DataError as error:

@@ -431,6 +431,7 @@ def test_format_yuan(value, expected):
 
 
 MESSAGE_PARAMS = {
+    "money.ranges_not_list": {"value": 5},
     "money.invalid": {"value": "abc"},
     "money.negative": {"value": "-1"},
     "money.fen_invalid": {"value": "10.5"},
@@ -486,7 +487,7 @@ def test_markup_for_cost_bad_ranges(ranges):
     with pytest.raises(DataError) as caught:
         markup_for_cost("5", ranges, 1)
 
-    assert caught.value.key in ("money.ranges_invalid", "money.invalid")
+    assert caught.value.key in ("money.ranges_invalid", "money.ranges_not_list", "money.invalid")
 
 
 @pytest.mark.parametrize(
@@ -518,3 +519,13 @@ def test_sku_cost_zero_dropship_price_means_none():
     sku = {"sku_id": "1", "consign_price": Decimal("0"), "price": Decimal("12.5")}
 
     assert sku_cost(sku, offer) == Decimal("12.5")
+
+
+@pytest.mark.parametrize("value", [5, "2", {"up_to": 10, "markup": 2}])
+def test_cost_ranges_not_a_list_is_rejected(value):
+    from etl.filters.money import check_cost_ranges
+
+    with pytest.raises(DataError) as raised:
+        check_cost_ranges(value)
+
+    assert raised.value.key == "money.ranges_not_list"

@@ -209,6 +209,9 @@ def check_cost_ranges(ranges: Any) -> list:
     An unsorted list would let a later, wider range never match, so it is rejected
     (``money.ranges_unsorted``), as is a range after one without ``up_to``.
     """
+    if ranges is not None and not isinstance(ranges, (list, tuple)):
+        raise DataError("money.ranges_not_list", value=ranges)
+
     checked = []
     previous = None
     for index, item in enumerate(ranges or []):
