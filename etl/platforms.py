@@ -50,20 +50,20 @@ class ImageAudit:
 
     method: str
     id_param: str
-    image_id: Any  # compiled JMESPath to the image id in the upload answer
-    platform_url: Any  # compiled JMESPath to the address in the query answer
+    image_id: Any  # compiled JMESPath to the image id in the upload response
+    platform_url: Any  # compiled JMESPath to the address in the query response
     attempts: int = 5
     interval: float = 2.0  # seconds between queries
 
 
 @dataclass(frozen=True)
 class ImageApi:
-    """How a platform takes images: the upload method and the payload fields that hold image addresses."""
+    """A platform's image API: the upload method and the payload fields that contain image addresses."""
 
     method: str
     send: str  # "url": the platform downloads the checked original; "bytes": the image goes up as a file
     params: Mapping[str, Any]
-    platform_url: Any  # compiled JMESPath to the re-hosted address in the answer
+    platform_url: Any  # compiled JMESPath to the re-hosted address in the response
     url_param: str | None = None
     file_param: str | None = None
     name_param: str | None = None
@@ -345,9 +345,10 @@ class PlatformClient:
              files: Mapping[str, tuple[str, bytes, str]] | None = None, retry_sent: bool = True) -> Any:
         """Call ``method`` and return the parsed answer; raise :class:`PlatformError`.
 
-        With ``retry_sent`` false, a failure after the request may have reached the platform
-        (timeout, dropped connection) is not retried but raised with ``ambiguous`` set, so the
-        caller can look the product up instead of creating it twice.
+        With ``retry_sent`` false nothing is retried: a transient failure is raised with
+        ``transient`` set, and with ``ambiguous`` set when the platform may have acted on the
+        request (timeout, dropped connection, server error), so the caller can look the product
+        up instead of creating it twice.
         """
         if self.fatal is not None:
             raise PlatformError("publish.aborted", step=step, offer_id=offer_id, codes=self.fatal.codes, params=dict(self.fatal.params))
@@ -429,7 +430,7 @@ class PlatformClient:
             key = "fetch.reason.rate_limited" if limited else "fetch.reason.busy"
             failure = _Transient(_reason(key, code="/".join(codes)), retry_after, limited)
             failure.codes = codes
-            # A rate-limit answer comes from the gateway before the method runs; a server error may come after it did.
+            # A rate-limit error comes from the gateway before the method runs; a server error may come after it did.
             failure.ambiguous = not limited
             raise failure
 

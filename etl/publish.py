@@ -2,7 +2,7 @@
 
 For each mapped payload :class:`Publisher` decides, in this order:
 
-1. **unchanged**: the state store holds a product id and the same payload hash → no platform call;
+1. **unchanged**: the state store has a product id and the same payload hash → no platform call;
 2. claim the offer in the state store, so a second run on the same state leaves it alone;
 3. re-host images: every image field is rewritten to the platform's own host (uploads cached by
    source URL in the state store, so a re-run uploads nothing twice);
@@ -38,7 +38,7 @@ UNANSWERED_WAIT = 2.0  # seconds to wait before looking up a product whose creat
 
 @dataclass(frozen=True)
 class Published:
-    """What the load step did for one offer: ``created``, ``updated`` or ``unchanged``, and the platform product id."""
+    """The load step's outcome for one offer: ``created``, ``updated`` or ``unchanged``, and the platform product id."""
 
     status: str
     product_id: str
@@ -123,10 +123,10 @@ class Publisher:
         """Create the draft; the intent is on disk first, and a create is never sent twice blindly.
 
         A failure the platform cannot have acted on (a rate limit, HTTP 429 or 503, no
-        connection) is retried after a pause. After one it may have acted on (a timeout, a
-        dropped connection, a server error) the product is looked up once more after a pause;
-        when it is still not there, the offer fails and the next run looks it up again before
-        creating, because a slow platform may still be creating it now.
+        connection) is retried after a pause. After a failure it may have acted on (a timeout, a
+        dropped connection, a server error), the product is looked up once more after a pause.
+        When it is still not there, the offer fails and the next run looks it up again before
+        creating, because a slow platform may still be creating it.
         """
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             self.store.record_intent(self.target, self.shop, offer_id)
@@ -156,7 +156,7 @@ class Publisher:
                             reason=error.params.get("reason", {"zh": error.render("zh"), "en": error.render("en")}), ambiguous=True)
 
     def update(self, offer_id: str, product_id: str, payload: Mapping[str, Any]) -> bool:
-        """Update the product; return False when the platform says it was deleted, so the caller creates it again."""
+        """Update the product; return False when the platform reports it deleted, so the caller creates it again."""
         try:
             self.client.call(self.api.update_method, {**payload, self.api.update_id_param: product_id}, offer_id=offer_id)
         except PlatformError as error:
