@@ -106,6 +106,7 @@ class PlatformApi:
     lookup_method: str
     lookup_params: Mapping[str, str]
     lookup_product_id: Any
+    lookup_live: Any  # compiled JMESPath, true when the found product is live (on sale or submitted); None when unknown
     not_found_codes: tuple[str, ...]
     images: ImageApi | None
     error_code: Any
@@ -193,6 +194,7 @@ def _build_api(name: str, path: Path, data: Mapping[str, Any]) -> PlatformApi:
         lookup_method=str(lookup["method"]),
         lookup_params={str(key): str(value) for key, value in (lookup.get("params") or {}).items()},
         lookup_product_id=jmespath.compile(str(lookup["product_id"])),
+        lookup_live=jmespath.compile(str(lookup["live"])) if lookup.get("live") else None,
         not_found_codes=tuple(str(code) for code in lookup.get("not_found_codes") or ()),
         images=_build_images(data["images"]) if data.get("images") else None,
         error_code=jmespath.compile(str(data.get("error_code", "code"))),
@@ -434,7 +436,7 @@ class PlatformClient:
             failure.ambiguous = not limited
             raise failure
 
-        if response.status_code >= 500 or response.status_code == 429:
+        if (response.status_code >= 500 and response.status_code not in (501, 505)) or response.status_code == 429:
             if response.status_code == 429:
                 self.bucket.slow_down()
             failure = _Transient(_reason("fetch.reason.http", status=response.status_code), retry_after, response.status_code == 429)
@@ -465,8 +467,8 @@ class PlatformClient:
         return codes, None if message is None else str(message)
 
     def _fail(self, method: str, offer_id: str, step: str, status: int, codes: tuple[str, ...], message: str | None, unreadable: bool) -> None:
-        if unreadable:
-            # Not an answer of the platform at all: a proxy, a web server or a wrong port.
+        if unreadable or not codes:
+            # Not a response of the platform, which always sends its error envelope: a proxy, a web server or a wrong port.
             raise PlatformError("publish.not_platform_answer", step=step, offer_id=offer_id, method=method, status=status,
                                 env=self.api.gateway_env, gateway=_host_of(self.gateway))
 

@@ -22,6 +22,7 @@ import hashlib
 import logging
 import threading
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from etl import jsonio
@@ -34,6 +35,17 @@ log = logging.getLogger("etl.publish")
 
 CREATE_ATTEMPTS = 3  # creates sent for one offer when the platform refused them before acting (rate limit, 503)
 UNANSWERED_WAIT = 2.0  # seconds to wait before looking up a product whose create went unanswered
+# NOTE: an estimate. No platform documents how long a create may take to show in a look-up; an
+# unconfirmed create younger than this is not repeated, so a slow platform gets time to finish it.
+SETTLE_SECONDS = 120.0
+
+
+@dataclass(frozen=True)
+class Found:
+    """A product found on the platform by outer id, and whether it is live (on sale or submitted)."""
+
+    product_id: str
+    live: bool
 
 
 @dataclass(frozen=True)
@@ -59,6 +71,7 @@ class Publisher:
         self.target, self.shop, self.live = target, shop, live
         self.images = images
         self.owner = owner
+        self.settle_seconds = SETTLE_SECONDS
 
     def publish(self, offer_id: str, payload: Mapping[str, Any]) -> Published:
         """Bring the platform's draft for ``offer_id`` in line with ``payload``; raise :class:`OfferError`.
@@ -92,9 +105,15 @@ class Publisher:
 
             # Unknown here, or deleted in the shop since: the platform may still have a product with this outer id.
             found = self.lookup(offer_id, payload)
-            if found is not None and found != stored and self.update(offer_id, found, rehosted):
-                self.store.record_product(self.target, self.shop, offer_id, found, digest, status)
-                return Published("updated", found, dropped)
+            if found is not None and found.live and not live:
+                # Published live by an earlier run whose state is gone: keep it live.
+                rehosted, status = {**rehosted, **self.api.live}, "live"
+                digest = payload_hash({**payload, **self.api.live})
+            if found is not None and found.product_id != stored and self.update(offer_id, found.product_id, rehosted):
+                self.store.record_product(self.target, self.shop, offer_id, found.product_id, digest, status)
+                return Published("updated", found.product_id, dropped)
+
+            self._check_settled(offer_id, known)
 
             product_id = self.create(offer_id, rehosted)
             self.store.record_product(self.target, self.shop, offer_id, product_id, digest, status)
@@ -105,7 +124,7 @@ class Publisher:
         finally:
             self.store.release(self.target, self.shop, offer_id, self.owner)
 
-    def lookup(self, offer_id: str, payload: Mapping[str, Any]) -> str | None:
+    def lookup(self, offer_id: str, payload: Mapping[str, Any]) -> Found | None:
         """Find the platform product whose outer id is this offer's; ``None`` when the platform has none."""
         outer_id = str(payload.get(self.api.outer_id_field) or offer_id)
         params = {name: value.replace("{outer_id}", outer_id) for name, value in self.api.lookup_params.items()}
@@ -117,7 +136,18 @@ class Publisher:
             raise
 
         found = self.api.lookup_product_id.search(answer)
-        return None if found in (None, "", 0) else str(found)
+        if found in (None, "", 0):
+            return None
+        live = bool(self.api.lookup_live.search(answer)) if self.api.lookup_live is not None else False
+        return Found(str(found), live)
+
+    def _check_settled(self, offer_id: str, known) -> None:
+        """Refuse to create while an earlier unconfirmed create is recent: a slow platform may still be making it."""
+        if known is None or known.status != "creating" or not known.intent_at:
+            return
+        age = (datetime.now(timezone.utc) - datetime.fromisoformat(known.intent_at)).total_seconds()
+        if 0 <= age < self.settle_seconds:
+            raise OfferError("publish.unconfirmed_recent", step="publish", offer_id=offer_id, seconds=int(self.settle_seconds - age) + 1)
 
     def create(self, offer_id: str, payload: Mapping[str, Any]) -> str:
         """Create the draft; the intent is on disk first, and a create is never sent twice blindly.
@@ -133,11 +163,19 @@ class Publisher:
             try:
                 answer = self.client.call(self.api.create_method, payload, offer_id=offer_id, retry_sent=False)
             except PlatformError as error:
-                if not error.transient or (attempt == CREATE_ATTEMPTS and not error.ambiguous):
+                if not error.transient:
+                    # The platform refused it outright (a parameter or business error): nothing was created.
+                    self.store.clear_intent(self.target, self.shop, offer_id)
+                    raise
+                if attempt == CREATE_ATTEMPTS and not error.ambiguous:
                     raise
                 if error.ambiguous:
                     return self._found_after_unanswered_create(offer_id, payload, error)
                 self.client.pause(self.client.backoff * 2 ** attempt)
+                # Cheap insurance against a platform that refused only after acting.
+                found = self.lookup(offer_id, payload)
+                if found is not None:
+                    return found.product_id
                 continue
 
             product_id = self.api.create_product_id.search(answer)
@@ -150,8 +188,8 @@ class Publisher:
         self.client.pause(UNANSWERED_WAIT)
         found = self.lookup(offer_id, payload)
         if found is not None:
-            log.info("offer %s: the unanswered create made product %s", offer_id, found)
-            return found
+            log.info("offer %s: the unanswered create made product %s", offer_id, found.product_id)
+            return found.product_id
         raise PlatformError("publish.unanswered", step="publish", offer_id=offer_id, method=self.api.create_method,
                             reason=error.params.get("reason", {"zh": error.render("zh"), "en": error.render("en")}), ambiguous=True)
 

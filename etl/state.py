@@ -183,6 +183,11 @@ class StateStore:
         self._connection().execute("UPDATE products SET status = 'creating', intent_at = ?, updated_at = ?"
                                    " WHERE target = ? AND shop = ? AND offer_id = ?", (now, now, target, shop, offer_id))
 
+    def clear_intent(self, target: str, shop: str, offer_id: str) -> None:
+        """Forget a create intent after the platform definitely rejected the create, so the next run may create at once."""
+        self._connection().execute("UPDATE products SET status = 'failed', intent_at = NULL, updated_at = ?"
+                                   " WHERE target = ? AND shop = ? AND offer_id = ? AND status = 'creating'", (_now(), target, shop, offer_id))
+
     def record_product(self, target: str, shop: str, offer_id: str, product_id: str, payload_hash: str | None, status: str) -> None:
         """Store the platform product id and, once the platform has accepted this payload, its hash."""
         self._connection().execute(

@@ -182,17 +182,63 @@ def test_douyin_upload_server_errors_are_retried(setup):
     one_product_per_offer(setup.douyin.products_by_outer_id, DOUYIN_OK)
 
 
-def test_douyin_create_server_error_is_not_resent(setup):
+def test_douyin_create_server_error_is_not_resent(setup, monkeypatch):
     setup.douyin.fail_next("product.addV2", 20000, count=3)
 
     first = setup.run("douyin")
     failed = [entry for entry in setup.report()["offers"] if entry["status"] == "failed"]
+    monkeypatch.setattr("etl.publish.SETTLE_SECONDS", 0)
     second = setup.run("douyin")
 
     assert first == 1
     assert [entry["error_code"] for entry in failed] == ["publish.unanswered"] * 3
     assert second == 0
     one_product_per_offer(setup.douyin.products_by_outer_id, DOUYIN_OK)
+
+
+def test_immediate_rerun_waits_for_unconfirmed_create(setup):
+    setup.douyin.fail_next("product.addV2", 20000, count=1)
+    setup.run("douyin")
+    creates = setup.douyin.write_counts["product.addV2"]
+
+    status = setup.run("douyin")
+
+    codes = [entry.get("error_code") for entry in setup.report()["offers"]]
+    assert status == 1
+    assert codes.count("publish.unconfirmed_recent") == 1
+    assert setup.douyin.write_counts["product.addV2"] == creates
+
+
+def test_rate_limited_create_after_acting_makes_no_duplicate(setup):
+    setup.douyin.fail_after_accept("product.addV2", 60000, "isp.traffic-limited", count=2)
+
+    status = setup.run("douyin")
+
+    assert status == 0
+    assert setup.douyin.duplicates() == {}
+    one_product_per_offer(setup.douyin.products_by_outer_id, DOUYIN_OK)
+
+
+def test_live_item_stays_live_after_state_loss(setup):
+    setup.run("taobao", "--go-live")
+    setup.state.unlink()
+
+    setup.run("taobao", "--set", "markup=2")
+
+    assert set(setup.statuses().values()) == {"updated"}
+    assert {item.approve_status for item in setup.taobao.items} == {"onsale"}
+
+
+def test_wrong_gateway_is_named(setup, monkeypatch):
+    monkeypatch.setenv("ETL_DOUYIN_GATEWAY", setup.cdn.url)
+
+    status = setup.run("douyin", "--workers", "1")
+
+    entry = setup.report()["offers"][0]
+    assert status == 1
+    assert entry["error_code"] == "publish.not_platform_answer"
+    assert "ETL_DOUYIN_GATEWAY" in entry["reason"]
+    assert setup.cdn.url in entry["reason"]
 
 
 @pytest.mark.parametrize("code", [20000, 50002])
