@@ -7,6 +7,7 @@ mean" where a known name is close.
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -66,6 +67,7 @@ class Compiler:
             return self.expression(where, raw, scope)
 
         if isinstance(raw, dict):
+            self._check_directive_typos(where, raw)
             items = tuple((str(key), self.value(where + (key,), item, scope)) for key, item in raw.items())
             return ObjectNode(items, label)
 
@@ -73,6 +75,15 @@ class Compiler:
             return ListNode(tuple(self.value(where + (index,), item, scope) for index, item in enumerate(raw)), label)
 
         return Literal(raw, label)
+
+    def _check_directive_typos(self, where: tuple, raw: dict) -> None:
+        """Report a key of a plain mapping that looks like a misspelt ``each`` or ``expr``, which would turn the field into an object."""
+        keys = [str(key) for key in raw]
+        if not any(key in ("as", "map") for key in keys):
+            return
+        for key in keys:
+            if key not in DIRECTIVE_KEYS and difflib.get_close_matches(key, ("each", "expr"), n=1, cutoff=0.6):
+                self.unknown(where + (key,), "rule.unknown_directive_key", key, DIRECTIVE_KEYS, at_key=True)
 
     def _directive(self, where: tuple, raw: dict, scope: Scope) -> Field:
         label = field_label(where)
@@ -129,7 +140,7 @@ class Compiler:
         try:
             parsed_ast = self.env.parse(_jinja_source(text))
         except Exception as error:  # TemplateSyntaxError; Jinja raises no other type here
-            self.problem(where, "rule.bad_expression", {"detail": getattr(error, "message", None) or str(error)})
+            self.problem(where, "rule.bad_expression", {"detail": syntax_detail(getattr(error, "message", None) or str(error))})
             return Literal(None, label)
 
         before = len(self.problems)
@@ -287,6 +298,25 @@ def _describe(node: nodes.Node) -> str:
     if isinstance(node, nodes.Getitem):
         return f"{_describe(node.node)}[]"
     return "value"
+
+
+# Full-width characters an analyst types with a Chinese input method, and their ASCII forms.
+_FULL_WIDTH = {"｜": "|", "（": "(", "）": ")", "，": ",", "：": ":", "“": '"', "”": '"', "‘": "'", "’": "'", "【": "[", "】": "]",
+               "｛": "{", "｝": "}", "＋": "+", "－": "-", "＊": "*", "／": "/", "．": ".", "　": " "}
+_UNEXPECTED_CHAR = re.compile(r"unexpected char '(.)'")
+
+
+def syntax_detail(message: str) -> dict[str, str]:
+    """Turn Jinja's syntax error into advice in both languages, naming the usual causes in plain words."""
+    found = _UNEXPECTED_CHAR.search(message)
+    if found and found.group(1) in _FULL_WIDTH:
+        char, ascii_char = found.group(1), _FULL_WIDTH[found.group(1)]
+        return {"zh": f"表达式里有中文符号“{char}”，请改成英文的 {ascii_char}（关掉中文输入法再输入）",
+                "en": f"the expression contains the full-width character '{char}'; type the ASCII '{ascii_char}' instead"}
+    if "unexpected '}'" in message or "unexpected end of template" in message:
+        return {"zh": "表达式没有正确结束：要用两个 }} 结束，括号和引号要成对",
+                "en": f"the expression does not end properly: close it with }}}} and pair every bracket and quote ({message})"}
+    return {"zh": f"无法理解这个表达式，请检查括号、引号和符号是否都是英文且成对（{message}）", "en": message}
 
 
 def _as_expression(text: Any) -> Any:

@@ -664,7 +664,9 @@ class _Card:
 
         target = f'<span class="code">{escape(category.get("target_id"))}</span>' if category.get("target_id") not in (None, "") else ""
         if category.get("mapped") is False:
-            target += f' <span class="unmapped">{_text(self.lang, "review.category.unmapped")}</span>'
+            # No target at all means the offer failed on the category; a target means a fallback was used.
+            key = "review.category.unmapped" if target else "review.category.missing"
+            target += f' <span class="unmapped">{_text(self.lang, key)}</span>'
         return f'{source}<span class="arrow">→</span>{target}'
 
     def _skus(self) -> str:

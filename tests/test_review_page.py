@@ -1017,3 +1017,14 @@ def test_browser_thousand_offers(browser, image_server, tmp_path):
     assert watch.console_errors == []
     assert watch.page_errors == []
     assert requested < 100  # lazy images: only those near the viewport load
+
+
+@pytest.mark.parametrize(("target_id", "text"), [(None, "类目表里没有这一行"), ("20000", "未映射，用了默认类目")])
+def test_unmapped_category_text(tmp_path, target_id, text):
+    entry = {"offer_id": "1001", "status": "failed" if target_id is None else "ok",
+             "category": {"source_id": "99999999", "source_name": "宠物饮水机", "target_id": target_id, "mapped": False},
+             "warnings": [], "changes": []}
+
+    page = write_review_page(tmp_path / "review.html", [entry], {"total": 1}, "zh").read_text(encoding="utf-8")
+
+    assert text in page

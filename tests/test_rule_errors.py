@@ -193,7 +193,27 @@ def test_unknown_sku_attribute_inside_each(rules_dir):
 def test_bad_jinja_syntax(rules_dir):
     problem = find(problems_of(add_fixture(rules_dir, "many_errors.yaml")), "rule.bad_expression", "transform.broken")
 
-    assert problem.params == {"detail": "expected token 'name', got 'end of print statement'"}
+    assert problem.params["detail"]["en"] == "expected token 'name', got 'end of print statement'"
+    assert "括号、引号" in problem.params["detail"]["zh"]
+
+
+@pytest.mark.parametrize(("old", "new", "hint"), [
+    ('name: "{{ title }}"', 'name: "{{ title }"', "两个 }}"),
+    ("offer.detail_html | html_images", "offer.detail_html ｜ html_images", "中文符号“｜”"),
+])
+def test_expression_syntax_hint_in_chinese(rules_dir, old, new, hint):
+    problems = problems_of(edited_douyin(rules_dir, old, new))
+
+    problem = next(p for p in problems if p.key == "rule.bad_expression")
+    assert hint in problem.render("zh")
+
+
+def test_misspelt_each_is_named(rules_dir):
+    problems = problems_of(edited_douyin(rules_dir, "    each: offer.skus or [none]", "    eachh: offer.skus or [none]"))
+
+    problem = next(p for p in problems if p.key == "rule.unknown_directive_key")
+    assert problem.field == "transform.sku_rows.eachh"
+    assert "each" in problem.render("zh")
 
 
 def test_unknown_target_field_with_suggestion(rules_dir):
