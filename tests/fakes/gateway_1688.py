@@ -41,17 +41,16 @@ import itertools
 import json
 import math
 import re
-import socket
-import struct
-import sys
 import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from .image_cdn import ResettableServer
 
 HOST = "127.0.0.1"
 
@@ -433,7 +432,7 @@ class Fake1688:
         self._requests: list[RequestRecord] = []
         self._request_ids = itertools.count(1)
         self._stopping = threading.Event()
-        self._server: _Server | None = None
+        self._server: ResettableServer | None = None
         self._thread: threading.Thread | None = None
         self._reset_buckets()
 
@@ -446,7 +445,7 @@ class Fake1688:
 
         self._stopping.clear()
         self._reset_buckets()
-        self._server = _Server(self)
+        self._server = ResettableServer(self, _Handler)
         # stop() waits up to one poll interval, so a short interval keeps many short-lived fakes fast.
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, name="fake-1688", daemon=True)
         self._thread.start()
@@ -779,64 +778,9 @@ def _saved_path(folder: Path | None, offer_id: str) -> Path | None:
     return path if path.is_file() else None
 
 
-class _Server(ThreadingHTTPServer):
-    """An HTTP server bound to 127.0.0.1 that can close a connection with a TCP reset."""
-
-    daemon_threads = True
-
-    def __init__(self, fake: Fake1688) -> None:
-        self.fake = fake
-        self._connections: set[socket.socket] = set()
-        self._to_reset: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-        super().__init__((HOST, 0), _Handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._connections_lock:
-            self._connections.add(request)
-        super().process_request(request, client_address)
-
-    def mark_for_reset(self, connection: socket.socket) -> None:
-        with self._connections_lock:
-            self._to_reset.add(connection)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._connections_lock:
-            self._connections.discard(request)
-            reset = request in self._to_reset
-            self._to_reset.discard(request)
-
-        if not reset:
-            super().shutdown_request(request)
-            return
-
-        # SO_LINGER on with a zero timeout makes close() send RST instead of FIN.
-        try:
-            request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:
-            pass
-        request.close()
-
-    def close_connections(self) -> None:
-        """Shut down open keep-alive connections so their handler threads end."""
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            try:
-                connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that times out and closes its end is normal in fault tests.
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)
-
-
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: _Server
+    server: ResettableServer
 
     def do_GET(self) -> None:
         self._serve()

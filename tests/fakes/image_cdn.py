@@ -199,7 +199,7 @@ class LocalHttpFake:
     def __init__(self, *, latency: float = 0.0) -> None:
         self.latency = _checked_seconds(latency, "latency")
         self._stopping = threading.Event()
-        self._server: _Server | None = None
+        self._server: ResettableServer | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> LocalHttpFake:
@@ -208,7 +208,7 @@ class LocalHttpFake:
             raise RuntimeError("the fake is already running: call stop() before start()")
 
         self._stopping.clear()
-        self._server = _Server(self)
+        self._server = ResettableServer(self)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, name=self.thread_name, daemon=True)
         self._thread.start()
         return self
@@ -257,17 +257,20 @@ def _checked_seconds(value: float, name: str) -> float:
     return float(value)
 
 
-class _Server(ThreadingHTTPServer):
-    """An HTTP server bound to 127.0.0.1 that can close a connection with a TCP reset."""
+class ResettableServer(ThreadingHTTPServer):
+    """An HTTP server bound to 127.0.0.1 that can close a connection with a TCP reset.
+
+    ``handler`` is the request handler class; the 1688 gateway fake passes its own.
+    """
 
     daemon_threads = True
 
-    def __init__(self, fake: LocalHttpFake) -> None:
+    def __init__(self, fake: Any, handler: type[BaseHTTPRequestHandler] | None = None) -> None:
         self.fake = fake
         self._connections: set[socket.socket] = set()
         self._to_reset: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
-        super().__init__((HOST, 0), _Handler)
+        super().__init__((HOST, 0), handler or _Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
@@ -314,7 +317,7 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: _Server
+    server: ResettableServer
 
     def do_GET(self) -> None:
         self._serve()
