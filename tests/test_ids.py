@@ -508,3 +508,37 @@ def test_sample_detail_html_traps(profile):
     assert "data-lazyload-src=" in html
     assert "<script" in html
     assert 'href="https://www.example.com/contact"' in html
+
+
+COMPACT_CASES = [
+    ["623456789012", "https://detail.1688.com/offer/623456789013.html", "", "# comment", "623456789012", "not an id",
+     "623456789013  # again", "623456789014", "623456789012"],
+    ["623456789012"],
+    ["", "# only comments"],
+    ["0623456789012", "623456789012", "0623456789012"],  # a leading zero takes the general path
+]
+
+
+@pytest.mark.parametrize("lines", COMPACT_CASES)
+def test_read_ids_matches_parse_ids(tmp_path, lines):
+    path = tmp_path / "ids.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    read = read_ids(path)
+    parsed = parse_ids(lines, path=str(path))
+
+    assert read.ids == parsed.ids
+    assert read.problems == parsed.problems
+    assert read.duplicates == parsed.duplicates
+
+
+def test_read_ids_keeps_ids_as_text(tmp_path):
+    path = tmp_path / "ids.txt"
+    path.write_text("623456789012\n623456789013\n", encoding="utf-8")
+
+    ids = read_ids(path).ids
+
+    assert list(ids) == ["623456789012", "623456789013"]
+    assert ids[1] == "623456789013"
+    assert ids[:1] == ("623456789012",)
+    assert len(ids) == 2
