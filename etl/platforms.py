@@ -336,12 +336,12 @@ class PlatformClient:
         if self.stopped.wait(seconds):
             raise _Stopped()
 
-    def pause(self, seconds: float) -> None:
-        """Wait ``seconds`` between polls; raise :class:`PlatformError` when the run is interrupted meanwhile."""
+    def pause(self, seconds: float, step: str = "publish") -> None:
+        """Wait ``seconds`` between attempts or polls; raise :class:`PlatformError` when the run is interrupted meanwhile."""
         try:
             self._sleep(seconds)
         except _Stopped:
-            raise PlatformError("publish.interrupted", step="images", ambiguous=True) from None
+            raise PlatformError("publish.interrupted", step=step, ambiguous=True) from None
 
     def call(self, method: str, params: Mapping[str, Any], *, offer_id: str, step: str = "publish",
              files: Mapping[str, tuple[str, bytes, str]] | None = None, retry_sent: bool = True) -> Any:

@@ -313,7 +313,7 @@ class ImageRehoster:
 
         for attempt in range(audit.attempts):
             if attempt:
-                self.client.pause(audit.interval)
+                self.client.pause(audit.interval, step="images")
             detail = self.client.call(audit.method, {audit.id_param: str(image_id)}, offer_id=offer_id, step="images")
             platform_url = audit.platform_url.search(detail)
             if platform_url:
