@@ -2,10 +2,9 @@
 
 The offer record contains yuan; ``yuan_to_fen`` turns yuan into whole fen and ``fen_to_yuan`` back.
 A rule that converts twice (``price | yuan_to_fen`` where ``price`` is already fen) would send
-prices 100 times too high, and nothing at run time can tell. So every expression is read once,
+prices 100 times too high, and nothing at run time detects it. So every expression is read once,
 without running it, and the unit of each value is followed through filters, transform names and
-``each`` items. Values whose unit cannot be told are left alone, so the check never raises a
-false alarm on them.
+``each`` items. Values of unknown unit are left alone, so they raise no false alarm.
 """
 
 from __future__ import annotations
