@@ -440,8 +440,8 @@ class PlatformClient:
             if response.status_code == 429:
                 self.bucket.slow_down()
             failure = _Transient(_reason("fetch.reason.http", status=response.status_code), retry_after, response.status_code == 429)
-            # 429 and 503 refuse the request; 500, 502 and 504 may come after the platform acted on it.
-            failure.ambiguous = response.status_code not in (429, 503)
+            # 429 refuses the request. A 5xx, even 503, may come from a proxy after the platform acted on it.
+            failure.ambiguous = response.status_code != 429
             raise failure
 
         if 300 <= response.status_code < 400:

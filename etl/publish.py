@@ -33,7 +33,7 @@ from etl.state import StateStore
 
 log = logging.getLogger("etl.publish")
 
-CREATE_ATTEMPTS = 3  # creates sent for one offer when the platform refused them before acting (rate limit, 503)
+CREATE_ATTEMPTS = 3  # creates sent for one offer when the platform refused them before acting (rate limit, 429)
 UNANSWERED_WAIT = 2.0  # seconds to wait before looking up a product whose create went unanswered
 # NOTE: an estimate. No platform documents how long a create may take to show in a look-up; an
 # unconfirmed create younger than this is not repeated, so a slow platform gets time to finish it.
@@ -152,8 +152,8 @@ class Publisher:
     def create(self, offer_id: str, payload: Mapping[str, Any]) -> str:
         """Create the draft; the intent is on disk first, and a create is never sent twice blindly.
 
-        A failure the platform cannot have acted on (a rate limit, HTTP 429 or 503, no
-        connection) is retried after a pause. After a failure it may have acted on (a timeout, a
+        A failure the platform cannot have acted on (a rate limit, HTTP 429, no connection) is
+        retried after a pause and a look-up. After a failure it may have acted on (a timeout, a
         dropped connection, a server error), the product is looked up once more after a pause.
         When it is still not there, the offer fails and the next run looks it up again before
         creating, because a slow platform may still be creating it.
