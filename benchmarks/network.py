@@ -2,7 +2,7 @@
 
 The fake (``tests/fakes/gateway_1688.py``) runs in this process on 127.0.0.1 and serves
 generated responses after ``latency`` seconds, admitting at most ``rate`` requests in any
-sliding 1-second window and answering the gateway's rate-limit error to the rest. ``etl run``
+sliding 1-second window and responding to the rest with the gateway's rate-limit error. ``etl run``
 runs as a child process with ``--rate`` set to the same limit. A second run injects faults (HTTP 503, connection reset, the gateway's rate-limit
 error) for 1% of the offers and checks that ``report.json`` still lists every offer.
 """

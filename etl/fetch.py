@@ -24,7 +24,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import jmespath
 import requests
@@ -349,18 +349,8 @@ class HttpSource:
         return self._check(offer_id, response, body)
 
     def _read_body(self, offer_id: str, response: requests.Response) -> bytes:
-        """Read the body up to ``max_response_bytes``; a larger response fails the offer instead of exhausting memory."""
         limit = self.definition.max_response_bytes
-        chunks, size = [], 0
-        try:
-            for chunk in response.iter_content(chunk_size=65536):
-                size += len(chunk)
-                if size > limit:
-                    raise OfferError("source.response_too_large", step="source", offer_id=offer_id, limit=limit)
-                chunks.append(chunk)
-        finally:
-            response.close()
-        return b"".join(chunks)
+        return read_capped(response, limit, lambda: OfferError("source.response_too_large", step="source", offer_id=offer_id, limit=limit))
 
     def _check(self, offer_id: str, response: requests.Response, body: bytes) -> bytes:
         parsed = _parse(body)
@@ -440,13 +430,7 @@ class HttpSource:
         return SCHEMES[definition.scheme](self.gateway, path, params, self.credentials)
 
     def _wait(self, state) -> float:
-        """Exponential backoff with full jitter, never shorter than a server's Retry-After."""
-        error = state.outcome.exception()
-        ceiling = min(self.max_backoff, self.backoff * 2 ** (state.attempt_number - 1))
-        delay = random.uniform(0, ceiling)
-        if isinstance(error, _Transient) and error.retry_after:
-            delay = max(delay, error.retry_after)
-        return delay
+        return backoff_delay(state, self.backoff, self.max_backoff)
 
     def _note_retry(self, offer_id: str, state) -> None:
         self.stats.add(retries=1)
@@ -455,14 +439,41 @@ class HttpSource:
         log.info("retrying offer %s after attempt %d: %s", offer_id, state.attempt_number, self.redactor.text(reason))
 
     def _http(self) -> requests.Session:
-        if self._session is not None:
-            return self._session
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            session.trust_env = False  # proxies from the environment must not see signed requests by surprise
-            self._local.session = session
-        return session
+        return self._session if self._session is not None else thread_session(self._local)
+
+
+def read_capped(response: requests.Response, limit: int, too_large: Callable[[], Exception]) -> bytes:
+    """Read a streamed body of at most ``limit`` bytes and close it; raise ``too_large()`` beyond, instead of exhausting memory."""
+    chunks, size = [], 0
+    try:
+        for chunk in response.iter_content(chunk_size=65536):
+            size += len(chunk)
+            if size > limit:
+                raise too_large()
+            chunks.append(chunk)
+    finally:
+        response.close()
+    return b"".join(chunks)
+
+
+def backoff_delay(state, backoff: float, max_backoff: float) -> float:
+    """Return tenacity's wait before the next attempt: exponential backoff with full jitter, never shorter than a server's Retry-After."""
+    error = state.outcome.exception()
+    ceiling = min(max_backoff, backoff * 2 ** (state.attempt_number - 1))
+    delay = random.uniform(0, ceiling)
+    if isinstance(error, _Transient) and error.retry_after:
+        delay = max(delay, min(error.retry_after, MAX_RETRY_AFTER))
+    return delay
+
+
+def thread_session(local: threading.local) -> requests.Session:
+    """Return this thread's HTTP session, made on first use, ignoring proxies from the environment."""
+    session = getattr(local, "session", None)
+    if session is None:
+        session = requests.Session()
+        session.trust_env = False  # proxies from the environment must not see signed requests by surprise
+        local.session = session
+    return session
 
 
 def _business_failure(raw: Any) -> bool:

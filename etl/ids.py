@@ -208,9 +208,9 @@ def _parse_compact(text: str, path: str) -> IdsFile | None:
 
     repeats = _repeats(values)
     first_line = {position: numbers[first] for position, first in repeats.items()}
-    kept = array("Q", (value for position, value in enumerate(values) if position not in repeats))
+    first_seen = array("Q", (value for position, value in enumerate(values) if position not in repeats))
     duplicates = _duplicate_lines(text, path, {numbers[position]: (str(values[position]), line) for position, line in first_line.items()})
-    return IdsFile(path=path, ids=OfferIds(kept), problems=tuple(problems), duplicates=duplicates)
+    return IdsFile(path=path, ids=OfferIds(first_seen), problems=tuple(problems), duplicates=duplicates)
 
 
 def _repeats(values: array) -> dict[int, int]:
@@ -223,14 +223,14 @@ def _repeats(values: array) -> dict[int, int]:
     return repeats
 
 
-def _duplicate_lines(text: str, path: str, wanted: dict[int, tuple[str, int]]) -> tuple[IdLine, ...]:
-    """Build the ``ids.duplicate`` lines for the line numbers in ``wanted`` (number → (offer id, first line))."""
-    if not wanted:
+def _duplicate_lines(text: str, path: str, repeated: dict[int, tuple[str, int]]) -> tuple[IdLine, ...]:
+    """Build the ``ids.duplicate`` lines for the line numbers in ``repeated`` (number → (offer id, first line))."""
+    if not repeated:
         return ()
     found = []
     for number, raw in enumerate(_split_lines(text), start=1):
-        if number in wanted:
-            offer_id, first = wanted[number]
+        if number in repeated:
+            offer_id, first = repeated[number]
             entry = _parse_line(raw, number, path)
             params = {"path": path, "line": number, "offer_id": offer_id, "first_line": first}
             found.append(IdLine(line=number, text=entry.text, offer_id=offer_id, key="ids.duplicate", params=params))

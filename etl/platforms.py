@@ -12,7 +12,6 @@ from __future__ import annotations
 import fnmatch
 import logging
 import os
-import random
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,7 +27,8 @@ from urllib3.exceptions import NewConnectionError
 
 from etl import jsonio, signing
 from etl.errors import OfferError, UsageError
-from etl.fetch import ENV_CREDENTIALS_FILE, _credentials_section, _inside_repository, _parse, _reason, _retry_after, _Stopped, _Transient
+from etl.fetch import (ENV_CREDENTIALS_FILE, _credentials_section, _inside_repository, _parse, _reason, _retry_after, _Stopped, _Transient,
+                       backoff_delay, read_capped, thread_session)
 from etl.ratelimit import TokenBucket, paced
 from etl.redact import Redactor
 from etl.signing import Credentials
@@ -345,7 +345,7 @@ class PlatformClient:
 
     def call(self, method: str, params: Mapping[str, Any], *, offer_id: str, step: str = "publish",
              files: Mapping[str, tuple[str, bytes, str]] | None = None, retry_sent: bool = True) -> Any:
-        """Call ``method`` and return the parsed answer; raise :class:`PlatformError`.
+        """Call ``method`` and return the parsed response; raise :class:`PlatformError`.
 
         With ``retry_sent`` false nothing is retried: a transient failure is raised with
         ``transient`` set, and with ``ambiguous`` set when the platform may have acted on the
@@ -405,16 +405,7 @@ class PlatformClient:
 
     def _read_body(self, offer_id: str, step: str, response: requests.Response) -> bytes:
         limit = self.api.max_response_bytes
-        chunks, size = [], 0
-        try:
-            for chunk in response.iter_content(chunk_size=65536):
-                size += len(chunk)
-                if size > limit:
-                    raise PlatformError("source.response_too_large", step=step, offer_id=offer_id, limit=limit)
-                chunks.append(chunk)
-        finally:
-            response.close()
-        return b"".join(chunks)
+        return read_capped(response, limit, lambda: PlatformError("source.response_too_large", step=step, offer_id=offer_id, limit=limit))
 
     def _check(self, method: str, offer_id: str, step: str, response: requests.Response, body: bytes) -> Any:
         parsed = _parse(body)
@@ -454,7 +445,7 @@ class PlatformClient:
         return parsed
 
     def error_of(self, parsed: Any) -> tuple[tuple[str, ...], str | None]:
-        """Return the codes (sub code first) and message of an error answer, or ``((), None)`` for success."""
+        """Return the codes (sub code first) and message of an error response, or ``((), None)`` for success."""
         if not isinstance(parsed, dict):
             return (), None
         code = self.api.error_code.search(parsed)
@@ -483,12 +474,7 @@ class PlatformClient:
         raise error
 
     def _wait(self, state) -> float:
-        error = state.outcome.exception()
-        ceiling = min(self.max_backoff, self.backoff * 2 ** (state.attempt_number - 1))
-        delay = random.uniform(0, ceiling)
-        if isinstance(error, _Transient) and error.retry_after:
-            delay = max(delay, min(error.retry_after, 120.0))
-        return delay
+        return backoff_delay(state, self.backoff, self.max_backoff)
 
     def _note_retry(self, method: str, offer_id: str, state) -> None:
         self.stats.add_retry()
@@ -497,12 +483,7 @@ class PlatformClient:
         log.info("retrying %s for offer %s after attempt %d: %s", method, offer_id, state.attempt_number, self.redactor.text(reason))
 
     def _http(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            session.trust_env = False  # environment proxies must not see signed requests by surprise
-            self._local.session = session
-        return session
+        return thread_session(self._local)
 
 
 def _flat_text(params: Mapping[str, Any]) -> dict[str, str]:

@@ -11,7 +11,7 @@ For each mapped payload :class:`Publisher` decides, in this order:
 5. **created**: nothing found → record the intent, create the draft, record the product id.
 
 The platform is the source of truth: before any create the offer is looked up by its outer id,
-and a create whose answer was lost (timeout, dropped connection, crash) is never re-sent blindly;
+and a create whose response was lost (timeout, dropped connection, crash) is never re-sent blindly;
 the next attempt looks the product up first. So neither a crash, a retry, a lost state file nor
 a second machine makes a duplicate.
 """
@@ -35,8 +35,8 @@ log = logging.getLogger("etl.publish")
 
 CREATE_ATTEMPTS = 3  # creates sent for one offer when the platform refused them before acting (rate limit, 429)
 UNANSWERED_WAIT = 2.0  # seconds to wait before looking up a product whose create went unanswered
-# NOTE: an estimate. No platform documents how long a create may take to show in a look-up; an
-# unconfirmed create younger than this is not repeated, so a slow platform gets time to finish it.
+# NOTE: an estimate, because no platform documents how long a create may take to show in a
+# look-up. An unconfirmed create younger than this is not repeated, so a slow platform can finish it.
 SETTLE_SECONDS = 120.0
 
 
@@ -100,8 +100,7 @@ class Publisher:
             rehosted, dropped = self.images.rehost(offer_id, payload) if self.images is not None else (payload, ())
             stored = known.product_id if known else None
             if stored is not None and self.update(offer_id, stored, rehosted):
-                self.store.record_product(self.target, self.shop, offer_id, stored, digest, status)
-                return Published("updated", stored, dropped)
+                return self._recorded("updated", offer_id, stored, digest, status, dropped)
 
             # Unknown here, or deleted in the shop since: the platform may still have a product with this outer id.
             found = self.lookup(offer_id, payload)
@@ -110,35 +109,37 @@ class Publisher:
                 rehosted, status = {**rehosted, **self.api.live}, "live"
                 digest = payload_hash({**payload, **self.api.live})
             if found is not None and found.product_id != stored and self.update(offer_id, found.product_id, rehosted):
-                self.store.record_product(self.target, self.shop, offer_id, found.product_id, digest, status)
-                return Published("updated", found.product_id, dropped)
+                return self._recorded("updated", offer_id, found.product_id, digest, status, dropped)
 
             self._check_settled(offer_id, known)
 
-            product_id = self.create(offer_id, rehosted)
-            self.store.record_product(self.target, self.shop, offer_id, product_id, digest, status)
-            return Published("created", product_id, dropped)
+            return self._recorded("created", offer_id, self.create(offer_id, rehosted), digest, status, dropped)
         except OfferError as error:
             self.store.record_error(self.target, self.shop, offer_id, f"{error.key}: {error}")
             raise
         finally:
             self.store.release(self.target, self.shop, offer_id, self.owner)
 
+    def _recorded(self, outcome: str, offer_id: str, product_id: str, digest: str, status: str, dropped: tuple) -> Published:
+        """Store that the platform now has this payload under ``product_id``, and return the outcome."""
+        self.store.record_product(self.target, self.shop, offer_id, product_id, digest, status)
+        return Published(outcome, product_id, dropped)
+
     def lookup(self, offer_id: str, payload: Mapping[str, Any]) -> Found | None:
         """Find the platform product whose outer id is this offer's; ``None`` when the platform has none."""
         outer_id = str(payload.get(self.api.outer_id_field) or offer_id)
         params = {name: value.replace("{outer_id}", outer_id) for name, value in self.api.lookup_params.items()}
         try:
-            answer = self.client.call(self.api.lookup_method, params, offer_id=offer_id)
+            response = self.client.call(self.api.lookup_method, params, offer_id=offer_id)
         except PlatformError as error:
             if error.codes and self.api.is_not_found(error.codes):
                 return None
             raise
 
-        found = self.api.lookup_product_id.search(answer)
+        found = self.api.lookup_product_id.search(response)
         if found in (None, "", 0):
             return None
-        live = bool(self.api.lookup_live.search(answer)) if self.api.lookup_live is not None else False
+        live = bool(self.api.lookup_live.search(response)) if self.api.lookup_live is not None else False
         return Found(str(found), live)
 
     def _check_settled(self, offer_id: str, known) -> None:
@@ -161,7 +162,7 @@ class Publisher:
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             self.store.record_intent(self.target, self.shop, offer_id)
             try:
-                answer = self.client.call(self.api.create_method, payload, offer_id=offer_id, retry_sent=False)
+                response = self.client.call(self.api.create_method, payload, offer_id=offer_id, retry_sent=False)
             except PlatformError as error:
                 if not error.transient:
                     # The platform refused it outright (a parameter or business error): nothing was created.
@@ -178,7 +179,7 @@ class Publisher:
                     return found.product_id
                 continue
 
-            product_id = self.api.create_product_id.search(answer)
+            product_id = self.api.create_product_id.search(response)
             if product_id in (None, "", 0):
                 raise OfferError("publish.no_product_id", step="publish", offer_id=offer_id, method=self.api.create_method)
             return str(product_id)
@@ -291,23 +292,23 @@ class ImageRehoster:
             files = {self.images.file_param: (name, image.content, image.content_type)}
 
         try:
-            answer = self.client.call(self.images.method, params, offer_id=offer_id, step="images", files=files)
+            response = self.client.call(self.images.method, params, offer_id=offer_id, step="images", files=files)
         except PlatformError as error:
             error.field = error.field or field
             raise
 
-        platform_url = self.images.platform_url.search(answer)
+        platform_url = self.images.platform_url.search(response)
         if not platform_url and self.images.audit is not None:
-            platform_url = self._await_audit(offer_id, field, answer)
+            platform_url = self._await_audit(offer_id, field, response)
         if not platform_url:
             raise OfferError("images.no_platform_url", step="images", offer_id=offer_id, field=field, url=redact_url(source),
                              method=self.images.method)
         return str(platform_url)
 
-    def _await_audit(self, offer_id: str, field: str, answer: Any) -> str | None:
+    def _await_audit(self, offer_id: str, field: str, response: Any) -> str | None:
         """Query an image still under audit a few times; return its address once it has passed, else ``None``."""
         audit = self.images.audit
-        image_id = audit.image_id.search(answer)
+        image_id = audit.image_id.search(response)
         if not image_id:
             return None
 

@@ -470,9 +470,9 @@ def _command(setup: Setup, rule: str = "douyin") -> list[str]:
             "--state", str(setup.state), "--publish", "--lang", "en", "--publish-rate", "100"]
 
 
-def test_killed_run_between_create_and_state_write_leaves_one_draft(setup):
+def test_killed_run_leaves_one_draft(setup):
     setup.douyin.latency = 0.0
-    setup.douyin.hold_after_accept("product.addV2")  # accepted creates wait before answering
+    setup.douyin.hold_after_accept("product.addV2")  # accepted creates wait before responding
     process = subprocess.Popen(_command(setup), env=_environment(setup), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     deadline = time.monotonic() + 60

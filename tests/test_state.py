@@ -21,11 +21,11 @@ def store(tmp_path):
     opened.close()
 
 
-def test_a_new_offer_has_no_state(store):
+def test_new_offer_has_no_state(store):
     assert store.product("douyin", "default", "1001") is None
 
 
-def test_claim_creates_the_row_and_intent_marks_it_creating(store):
+def test_claim_then_intent_marks_creating(store):
     owner = claim_owner()
     assert store.claim("douyin", "default", "1001", owner)
 
@@ -68,7 +68,7 @@ def test_shops_and_targets_are_kept_apart(store):
     assert store.product("taobao", "a", "1001") is None
 
 
-def test_a_live_claim_of_another_run_blocks(store):
+def test_claim_of_live_run_blocks(store):
     assert store.claim("douyin", "default", "1001", claim_owner())
     assert not store.claim("douyin", "default", "1001", claim_owner())
 
@@ -89,7 +89,7 @@ def test_release_by_another_owner_does_nothing(store):
     assert not store.claim("douyin", "default", "1001", claim_owner())
 
 
-def test_a_claim_of_a_dead_process_is_abandoned(store, tmp_path):
+def test_claim_of_dead_process_abandoned(store, tmp_path):
     finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
     dead_owner = f"{state_module.socket.gethostname()}:{finished.stdout.strip()}:deadbeef"
     store.claim("douyin", "default", "1001", dead_owner)
@@ -97,7 +97,7 @@ def test_a_claim_of_a_dead_process_is_abandoned(store, tmp_path):
     assert store.claim("douyin", "default", "1001", claim_owner())
 
 
-def test_an_old_claim_is_abandoned(store, monkeypatch):
+def test_claim_older_than_limit_abandoned(store, monkeypatch):
     store.claim("douyin", "default", "1001", "other-host:1:cafe")
     later = time.time() + state_module.CLAIM_SECONDS + 1
     monkeypatch.setattr(state_module.time, "time", lambda: later)
@@ -105,7 +105,7 @@ def test_an_old_claim_is_abandoned(store, monkeypatch):
     assert store.claim("douyin", "default", "1001", claim_owner())
 
 
-def test_a_recent_claim_on_another_host_blocks(store):
+def test_claim_on_other_host_blocks(store):
     store.claim("douyin", "default", "1001", "other-host:1:cafe")
 
     assert not store.claim("douyin", "default", "1001", claim_owner())
@@ -163,7 +163,7 @@ def test_state_survives_reopening(tmp_path):
     reopened.close()
 
 
-def test_a_file_of_another_format_version_is_refused(tmp_path):
+def test_state_file_other_version_rejected(tmp_path):
     path = tmp_path / "state.sqlite"
     StateStore(path).close()
     with sqlite3.connect(path) as connection:
@@ -175,7 +175,7 @@ def test_a_file_of_another_format_version_is_refused(tmp_path):
     assert raised.value.key == "state.version"
 
 
-def test_a_file_that_is_not_sqlite_is_refused(tmp_path):
+def test_state_file_not_sqlite_rejected(tmp_path):
     path = tmp_path / "state.sqlite"
     path.write_text("not a database, just some text that is long enough to be a header" * 10)
 

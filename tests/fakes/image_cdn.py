@@ -474,8 +474,8 @@ class PlatformFake(LocalHttpFake):
         super().__init__(latency=latency)
         self.clock = clock
         self._lock = threading.Lock()
-        self._held_method: str | None = None
-        self._held = threading.Event()
+        self._held_response_method: str | None = None
+        self._responses_released = threading.Event()
         self._after_accept: dict[str, collections.deque[InjectedError]] = {}
         self._calls: list[CallRecord] = []
         self._write_counts: collections.Counter[str] = collections.Counter()
@@ -534,7 +534,7 @@ class PlatformFake(LocalHttpFake):
             self._drops[method] += count
 
     def fail_after_accept(self, method: str, code: int, sub_code: str | None = None, count: int = 1) -> None:
-        """Apply the next ``count`` ``method`` writes, then answer with this error instead of success.
+        """Apply the next ``count`` ``method`` writes, then respond with this error instead of success.
 
         A gateway or backend that times out after committing does this: the product exists, but
         the client reads a server error and cannot tell whether the write happened.
@@ -552,19 +552,19 @@ class PlatformFake(LocalHttpFake):
         """Apply ``method`` writes but keep their responses until :meth:`release_held`, so a test can kill the client in between."""
         self._check_method(method)
         with self._lock:
-            self._held_method = method
-            self._held.clear()
+            self._held_response_method = method
+            self._responses_released.clear()
 
     def release_held(self) -> None:
         with self._lock:
-            self._held_method = None
-            self._held.set()
+            self._held_response_method = None
+            self._responses_released.set()
 
     def _hold_response(self, method: str) -> None:
         with self._lock:
-            held = self._held_method == method
-        if held:
-            self._held.wait(60)
+            waiting = self._held_response_method == method
+        if waiting:
+            self._responses_released.wait(60)
 
     # -- records
 
